@@ -1,0 +1,33 @@
+# Every target sets itself up: a fresh machine needs only python3 (3.11+) and make.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
+
+.PHONY: demo test lint typecheck check bench clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## Run the main job on the bundled sample company and print the result.
+demo: $(STAMP)
+	$(BIN)/icm demo fixtures/sample
+
+## The whole test suite: lint, types, tests (what CI runs).
+test: $(STAMP)
+	$(BIN)/ruff check engine tests benchmarks
+	$(BIN)/ruff format --check engine tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q -p no:cacheprovider engine tests
+
+bench: $(STAMP)
+	$(BIN)/python -m pytest benchmarks --benchmark-only -q
+
+clean:
+	rm -rf $(VENV) .cache out .pytest_cache .mypy_cache .ruff_cache
