@@ -18,24 +18,26 @@ Example:
     ...             line=3, column="amount")
     >>> f.code
     'BAD_NUMBER'
-    >>> print(f.render())
-    transactions.csv:3 [amount] BAD_NUMBER: not a number: 'abc' (hint: write a plain decimal such as 1234.56, with a dot and no thousands separator)
+    >>> f.location()
+    'transactions.csv:3 [amount]'
+    >>> f.remedy
+    'write a plain decimal such as 1234.56: a dot, no thousands separator'
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """How bad a finding is: an ``error`` rejects a row or stops a run; a ``warning`` does not."""
 
     ERROR = "error"
     WARNING = "warning"
 
 
-class Reason(str, Enum):
+class Reason(StrEnum):
     """Stable reason codes. The value is the code; :data:`REMEDIES` holds each default remedy."""
 
     # files
@@ -94,7 +96,7 @@ REMEDIES: dict[Reason, str] = {
     Reason.FILE_UNREADABLE: "check that the file is a well-formed CSV or Parquet file",
     Reason.COLUMN_MISSING: "add the column, or map the source column onto it in mapping.yaml",
     Reason.REQUIRED_VALUE_MISSING: "fill in the value; this column may not be blank",
-    Reason.BAD_NUMBER: "write a plain decimal such as 1234.56, with a dot and no thousands separator",
+    Reason.BAD_NUMBER: "write a plain decimal such as 1234.56: a dot, no thousands separator",
     Reason.BAD_DATE: "write dates as YYYY-MM-DD, or set date_format in mapping.yaml",
     Reason.TOO_MANY_DECIMALS: "round the amount to the currency's minor unit at the source",
     Reason.BAD_VALUE: "use one of the allowed values listed in docs/data-contract.md",

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
-from enum import Enum
+from enum import StrEnum
 from typing import NamedTuple
 
 import polars as pl
@@ -53,7 +53,7 @@ _DECIMAL_RE = r"^([+-]?)(\d*)(?:\.(\d*))?$"
 _DECIMAL_PY = re.compile(_DECIMAL_RE)
 
 
-class RoundingMode(str, Enum):
+class RoundingMode(StrEnum):
     """How a value exactly half-way between two units is rounded."""
 
     HALF_UP = "half_up"
