@@ -121,7 +121,7 @@ def parse_decimal(text: str, scale: int) -> int:
     sign, whole, frac = m.group(1), m.group(2) or "0", (m.group(3) or "").rstrip("0")
     if len(frac) > scale:
         raise ValueError(f"{text!r} has more than {scale} decimals")
-    value = int(whole) * 10**scale + int((frac + "0" * scale)[:scale] or "0")
+    value: int = int(whole) * 10**scale + int((frac + "0" * scale)[:scale] or "0")
     return -value if sign == "-" else value
 
 
