@@ -1,0 +1,1 @@
+"""Outputs for people and tools: exported tables, statements, reports."""
