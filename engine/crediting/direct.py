@@ -1,0 +1,81 @@
+"""Primary (direct and split) credits: route by the chosen rule, then allocate by shares.
+
+Each transaction with a chosen rule (:mod:`.select`) is routed by that rule's source
+(:mod:`.route`); the amount is allocated among the recipients by largest remainder
+(:mod:`.split`), so the credits of a transaction sum exactly to its amount.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from engine.crediting.route import FIXED_PARTICIPANT, Sources, route
+from engine.crediting.select import RULE_INDEX
+from engine.crediting.split import allocate
+from engine.rules.crediting_schema import CreditRule
+
+__all__ = ["label", "primary_credits"]
+
+
+def label(frame: pl.DataFrame, rule: pl.Expr, credit_type: pl.Expr) -> pl.DataFrame:
+    """Add the level-0 credit columns: rule, credit_type, level 0 and the direct participant."""
+    return frame.with_columns(
+        rule.alias("rule"),
+        credit_type.alias("credit_type"),
+        pl.lit(0, dtype=pl.Int32).alias("level"),
+        pl.col("participant_id").alias("direct_participant_id"),
+    )
+
+
+def primary_credits(
+    transactions: pl.DataFrame, rules: Sequence[CreditRule], sources: Sources
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Credit each transaction by its chosen rule.
+
+    Args:
+        transactions: transactions with ``_rule`` (the chosen rule's index).
+        rules: the primary rules, in declared order.
+        sources: the prepared routing tables.
+
+    Returns:
+        ``(credits, missed)``: level-0 credits (transaction columns plus the credit columns),
+        and the transactions nobody could be found for (reason ``NO_OWNER``).
+    """
+    found: list[pl.DataFrame] = []
+    missed: list[pl.DataFrame] = []
+    names = {i: r.name for i, r in enumerate(rules)}
+    types = {i: r.credit_type for i, r in enumerate(rules)}
+    fixed = {i: r.participant for i, r in enumerate(rules) if r.participant is not None}
+    for kind in ("seller", "sellers", "territory", "participant"):
+        indexes = [i for i, r in enumerate(rules) if r.source == kind]
+        if not indexes:
+            continue
+        subset = transactions.filter(pl.col(RULE_INDEX).is_in(indexes))
+        if kind == "participant":
+            subset = subset.with_columns(
+                pl.col(RULE_INDEX)
+                .replace_strict(fixed, return_dtype=pl.Utf8)
+                .alias(FIXED_PARTICIPANT)
+            )
+        got, lost = route(subset, kind, sources)
+        found.append(got)
+        missed.append(
+            lost.with_columns(
+                (
+                    pl.col("message")
+                    + " (rule "
+                    + pl.col(RULE_INDEX).replace_strict(names, return_dtype=pl.Utf8)
+                    + ")"
+                ).alias("message")
+            )
+        )
+    if not found:
+        return transactions.clear(), transactions.clear()
+    credits = label(
+        pl.concat(found, how="diagonal_relaxed"),
+        pl.col(RULE_INDEX).replace_strict(names, return_dtype=pl.Utf8),
+        pl.col(RULE_INDEX).replace_strict(types, return_dtype=pl.Utf8),
+    )
+    return allocate(credits, ["transaction_id", "rule"]), pl.concat(missed, how="diagonal_relaxed")

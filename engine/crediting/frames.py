@@ -1,0 +1,95 @@
+"""Schemas of the frames crediting produces, and their documented sort keys.
+
+Example:
+    >>> list(CREDIT_SCHEMA)[:4]
+    ['transaction_id', 'participant_id', 'credit_type', 'rule']
+    >>> empty(UNROUTED_SCHEMA).columns
+    ['transaction_id', 'reason', 'message', 'source_line']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import polars as pl
+
+FAR_FUTURE = pl.date(9999, 12, 31)
+"""Stands for an open-ended ``valid_to`` inside lookups (never written to an output)."""
+
+CREDIT_SCHEMA: dict[str, pl.DataType] = {
+    "transaction_id": pl.Utf8(),
+    "participant_id": pl.Utf8(),
+    "credit_type": pl.Utf8(),
+    "rule": pl.Utf8(),
+    "level": pl.Int32(),
+    "direct_participant_id": pl.Utf8(),
+    "share_ppm": pl.Int64(),
+    "amount_cents": pl.Int64(),
+    "currency": pl.Utf8(),
+    "credit_date": pl.Date(),
+    "period": pl.Utf8(),
+    "held": pl.Boolean(),
+    "route_table": pl.Utf8(),
+    "route_line": pl.Int64(),
+}
+"""One row per credit (the data contract between crediting and measures)."""
+
+CREDIT_SORT: tuple[str, ...] = (
+    "transaction_id",
+    "level",
+    "rule",
+    "direct_participant_id",
+    "participant_id",
+    "route_line",
+)
+"""Credits are sorted by this key; it is unique per credit row."""
+
+UNROUTED_SCHEMA: dict[str, pl.DataType] = {
+    "transaction_id": pl.Utf8(),
+    "reason": pl.Utf8(),
+    "message": pl.Utf8(),
+    "source_line": pl.Int64(),
+}
+"""A transaction that got no credit for a reason other than an exclusion rule."""
+
+EXCLUDED_SCHEMA: dict[str, pl.DataType] = {
+    "transaction_id": pl.Utf8(),
+    "rule": pl.Utf8(),
+    "source_line": pl.Int64(),
+}
+"""A transaction excluded by an exclusion rule (not an error)."""
+
+OVERLAY_MISS_SCHEMA: dict[str, pl.DataType] = {
+    "transaction_id": pl.Utf8(),
+    "rule": pl.Utf8(),
+    "reason": pl.Utf8(),
+    "message": pl.Utf8(),
+    "source_line": pl.Int64(),
+}
+"""An overlay that matched a credited transaction but found nobody to credit."""
+
+ROLLUP_TOTAL_KEYS: tuple[str, ...] = (
+    "participant_id",
+    "period",
+    "credit_type",
+    "rule",
+    "currency",
+    "held",
+)
+"""Default grouping of aggregated roll-up totals (one row per manager, period, type...)."""
+
+
+def empty(schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+    """An empty frame with ``schema``."""
+    return pl.DataFrame(schema=dict(schema))
+
+
+def conform(frame: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+    """Select and cast ``frame`` to exactly the columns of ``schema``, in order.
+
+    Example:
+        >>> conform(pl.DataFrame({"x": [1], "transaction_id": ["T1"], "rule": ["r"],
+        ...                       "source_line": [2]}), EXCLUDED_SCHEMA).columns
+        ['transaction_id', 'rule', 'source_line']
+    """
+    return frame.select(pl.col(name).cast(dtype) for name, dtype in schema.items())

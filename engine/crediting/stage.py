@@ -1,0 +1,208 @@
+"""The crediting stage: transactions in, credits out, nothing silently dropped.
+
+Order of work (each step in its own module):
+
+1. classification (:mod:`.classify`) adds the rule set's derived columns;
+2. periods (:mod:`.periods`): the period containing the credit date; outside the run's
+   periods -> unrouted ``OUTSIDE_PERIODS``;
+3. exclusions (:mod:`.exclude`): excluded, with the rule's name;
+4. primary rule choice (:mod:`.select`): no rule -> unrouted ``NO_CREDIT_RULE``;
+5. routing and allocation (:mod:`.direct`, :mod:`.route`, :mod:`.split`): nobody to credit ->
+   unrouted ``NO_OWNER``;
+6. overlays (:mod:`.overlay`), holds (:mod:`.holds`);
+7. roll-ups (:mod:`.hierarchy`, :mod:`.rollup`), materialised or kept as a basis for totals.
+
+Every transaction ends in exactly one of credited, excluded, unrouted.
+
+Example:
+    >>> from engine.loading import dataset_from_rows
+    >>> from engine.rules.crediting_schema import CreditingSection
+    >>> ds = dataset_from_rows({
+    ...     "calendar": [{"period": "2026-01", "start_date": "2026-01-01",
+    ...                   "end_date": "2026-01-31"}],
+    ...     "participants": [{"participant_id": p, "role": "AE", "pay_currency": "USD",
+    ...                       "hire_date": "2025-01-01"} for p in ("P1", "M1")],
+    ...     "hierarchy": [{"participant_id": "P1", "manager_id": "M1",
+    ...                    "valid_from": "2025-01-01"}],
+    ...     "transactions": [{"transaction_id": "T1", "credit_date": "2026-01-05",
+    ...                       "amount": "100.00", "currency": "USD", "seller_id": "P1"},
+    ...                      {"transaction_id": "T2", "credit_date": "2026-02-05",
+    ...                       "amount": "5.00", "currency": "USD", "seller_id": "P1"}],
+    ... })
+    >>> rules = CreditingSection.model_validate({
+    ...     "rules": [{"name": "seller", "source": "seller"}],
+    ...     "rollups": [{"name": "managers", "credit_types": ["direct"]}]})
+    >>> result = credit(ds, rules)
+    >>> result.credits.select("participant_id", "level", "amount_cents").rows()
+    [('P1', 0, 10000), ('M1', 1, 10000)]
+    >>> result.unrouted.select("transaction_id", "reason").rows()
+    [('T2', 'OUTSIDE_PERIODS')]
+    >>> result.counts.balanced
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Literal, Protocol
+
+import polars as pl
+
+from engine.contract import TABLES
+from engine.crediting.classify import classify
+from engine.crediting.conditions import transaction_kinds, when_expr
+from engine.crediting.direct import primary_credits
+from engine.crediting.exclude import apply_exclusions
+from engine.crediting.frames import (
+    CREDIT_SCHEMA,
+    CREDIT_SORT,
+    OVERLAY_MISS_SCHEMA,
+    UNROUTED_SCHEMA,
+    conform,
+    empty,
+)
+from engine.crediting.hierarchy import manager_chains
+from engine.crediting.holds import held_expr, mark_holds
+from engine.crediting.overlay import overlay_credits
+from engine.crediting.periods import assign_periods
+from engine.crediting.result import CreditCounts, CreditResult
+from engine.crediting.rollup import RollupBasis, materialise, prepare, roll_column, totals
+from engine.crediting.route import Sources
+from engine.crediting.select import choose_rules
+from engine.loading.dataset import empty_table
+from engine.money import RoundingMode
+from engine.rules.crediting_schema import CreditingSection
+
+__all__ = ["RollupMode", "credit"]
+
+RollupMode = Literal["materialise", "aggregate"]
+
+
+class _HasTables(Protocol):
+    @property
+    def tables(self) -> dict[str, pl.DataFrame]: ...
+
+
+def _section(ruleset: object) -> tuple[CreditingSection, RoundingMode]:
+    if isinstance(ruleset, CreditingSection):
+        return ruleset, RoundingMode.HALF_UP
+    section = getattr(ruleset, "crediting", None)
+    if section is None:
+        section = CreditingSection()
+    if not isinstance(section, CreditingSection):
+        raise TypeError(f"ruleset.crediting is a {type(section).__name__}, not a CreditingSection")
+    settings = getattr(ruleset, "settings", None)
+    mode = getattr(settings, "rounding_mode", None) if settings is not None else None
+    return section, RoundingMode(str(mode)) if mode is not None else RoundingMode.HALF_UP
+
+
+def _table(tables: Mapping[str, pl.DataFrame], name: str) -> pl.DataFrame:
+    frame = tables.get(name)
+    typed = empty_table(TABLES[name])
+    if frame is None:
+        return typed
+    missing = [c for c in typed.columns if c not in frame.columns]
+    return frame.with_columns(pl.lit(None, dtype=typed.schema[c]).alias(c) for c in missing)
+
+
+def credit(
+    dataset: _HasTables,
+    ruleset: object,
+    periods: Sequence[str] | None = None,
+    *,
+    rollups: RollupMode = "materialise",
+) -> CreditResult:
+    """Credit every transaction of ``dataset`` by the rule set's crediting section.
+
+    Args:
+        dataset: the loaded dataset (:class:`engine.loading.Dataset`; only ``tables`` is read).
+        ruleset: a rule set with ``crediting`` (and ``settings.rounding_mode``, ``classify``),
+            or a bare :class:`~engine.rules.crediting_schema.CreditingSection`.
+        periods: the run's periods; None = every calendar period.
+        rollups: ``materialise`` puts roll-up rows in ``credits``; ``aggregate`` leaves them
+            out (use :meth:`CreditResult.rollup_totals` / :meth:`CreditResult.rollup_credits`).
+
+    Returns:
+        The credit result.
+
+    Raises:
+        EngineError: a condition does not compile, shares do not sum to 1, a period asked for
+            is not in the calendar, a hierarchy cycle, or an amount too large.
+    """
+    section, rounding = _section(ruleset)
+    tables = dataset.tables
+    transactions, extra_kinds = classify(_table(tables, "transactions"), ruleset)
+    inside, outside = assign_periods(transactions, _table(tables, "calendar"), periods)
+    kinds = transaction_kinds(inside, extra_kinds)
+    kept, excluded = apply_exclusions(inside, section.exclusions, kinds)
+    kept = mark_holds(kept, section.holds, kinds).with_columns(
+        when_expr(rule.when, kinds).alias(roll_column(i)) for i, rule in enumerate(section.rollups)
+    )
+    matched, no_rule = choose_rules(kept, section.rules, kinds)
+    sources = Sources.build(
+        {name: _table(tables, name) for name in ("transaction_sellers", "territory_owners")}
+    )
+    primary, no_owner = primary_credits(matched, section.rules, sources)
+    credited = matched.join(
+        primary.select("transaction_id").unique(), on="transaction_id", how="semi"
+    )
+    level0_parts = [primary]
+    misses = [empty(OVERLAY_MISS_SCHEMA)]
+    for overlay in section.overlays:
+        got, lost = overlay_credits(credited, overlay, sources, kinds)
+        level0_parts.append(got)
+        misses.append(lost)
+    level0 = pl.concat([p for p in level0_parts if p.height] or [primary], how="diagonal_relaxed")
+    if "credit_type" not in level0.columns:
+        level0 = empty(CREDIT_SCHEMA)
+    level0 = level0.with_columns(held_expr(pl.col("credit_type"), section.holds).alias("held"))
+    chains = (
+        manager_chains(_table(tables, "hierarchy"))
+        if section.rollups
+        else manager_chains(empty_table(TABLES["hierarchy"]))
+    )
+    basis = prepare(level0, chains, section.rollups, section.holds, rounding)
+    credits = conform(level0, CREDIT_SCHEMA)
+    rollup_rows = materialise(basis) if rollups == "materialise" else None
+    if rollup_rows is not None:
+        credits = pl.concat([credits, rollup_rows])
+    credits = credits.sort(CREDIT_SORT)
+    unrouted = pl.concat(
+        [
+            outside,
+            no_rule,
+            conform(no_owner, UNROUTED_SCHEMA) if no_owner.height else empty(UNROUTED_SCHEMA),
+        ]
+    ).sort("transaction_id", "source_line")
+    overlay_misses = pl.concat(misses).sort("transaction_id", "rule", "source_line")
+    excluded = excluded.sort("transaction_id", "source_line")
+    n_rollup = rollup_rows.height if rollup_rows is not None else _count_rollups(basis)
+    counts = CreditCounts(
+        transactions=transactions.height,
+        credited=credited.height,
+        excluded=excluded.height,
+        unrouted=dict(unrouted.group_by("reason").len().sort("reason").iter_rows()),
+        credit_rows=level0.height,
+        rollup_rows=n_rollup,
+        held_rows=int(credits["held"].sum()) if rollup_rows is not None else _held(level0, basis),
+        overlay_misses=overlay_misses.height,
+    )
+    return CreditResult(
+        credits=credits,
+        unrouted=unrouted,
+        excluded=excluded,
+        overlay_misses=overlay_misses,
+        counts=counts,
+        rollups_materialised=rollup_rows is not None,
+        basis=basis,
+    )
+
+
+def _count_rollups(basis: RollupBasis) -> int:
+    frame = totals(basis, by=["held"])
+    return int(frame["credit_count"].sum()) if frame.height else 0
+
+
+def _held(level0: pl.DataFrame, basis: RollupBasis) -> int:
+    frame = totals(basis, by=["held"]).filter(pl.col("held"))
+    return int(level0["held"].sum()) + (int(frame["credit_count"].sum()) if frame.height else 0)
