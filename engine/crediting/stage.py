@@ -50,7 +50,7 @@ import polars as pl
 
 from engine.contract import TABLES
 from engine.crediting.classify import classify
-from engine.crediting.conditions import transaction_kinds, when_expr
+from engine.crediting.conditions import add_split_sellers, transaction_kinds, when_expr
 from engine.crediting.direct import primary_credits
 from engine.crediting.exclude import apply_exclusions
 from engine.crediting.frames import (
@@ -132,6 +132,7 @@ def credit(
     section, rounding = _section(ruleset)
     tables = dataset.tables
     transactions, extra_kinds = classify(_table(tables, "transactions"), ruleset)
+    transactions = add_split_sellers(transactions, _table(tables, "transaction_sellers"))
     inside, outside = assign_periods(transactions, _table(tables, "calendar"), periods)
     kinds = transaction_kinds(inside, extra_kinds)
     kept, excluded = apply_exclusions(inside, section.exclusions, kinds)
