@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,3 +70,17 @@ def accounting_row(accounting: pl.DataFrame, file: str) -> dict[str, Any]:
     rows = accounting.filter(pl.col("table") == table).to_dicts()
     assert len(rows) == 1, f"no single accounting row for {table}"
     return rows[0]
+
+
+def copy_company(source: Path, target: Path, skip: tuple[str, ...] = ()) -> Path:
+    """Copy the CSV files of a company directory into ``target`` (created), except ``skip``."""
+    target.mkdir(parents=True, exist_ok=True)
+    for f in sorted(source.glob("*.csv")):
+        if f.name not in skip:
+            shutil.copyfile(f, target / f.name)
+    return target
+
+
+def read_text_frame(path: Path) -> pl.DataFrame:
+    """A CSV file read as text, every column Utf8, blanks null (as the loader reads it)."""
+    return pl.read_csv(path, infer_schema=False)
