@@ -1,0 +1,167 @@
+"""Credit lines: the credits a measure may count, with transaction columns and pay currency.
+
+A *line* is one credit row that is not held, joined to its transaction's descriptive columns
+(product, deal_type, customer, quantity, extra columns...) and converted to the participant's
+pay currency. Every measure filters and sums lines; per-transaction rating and clawbacks read
+them too.
+
+Columns added to the credit columns (:data:`engine.crediting.frames.CREDIT_SCHEMA`):
+
+* the transaction's columns except its ``amount_cents``, ``currency`` and ``credit_date`` (the
+  credit's own are kept), and ``transaction_amount_cents``;
+* ``pay_currency`` and ``pay_cents``: the credit amount converted per line (one rounding);
+* ``quantity_credit_e2``: the transaction quantity times the credit share (one rounding).
+
+Conditions see credit and transaction columns by their contract names (:func:`condition_columns`):
+``amount`` is the *credited* amount in the transaction currency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import polars as pl
+
+from engine.calc.exact import round_div_expr
+from engine.calc.fx import convert
+from engine.calc.quotas import FINDING_COLUMNS
+from engine.contract import TABLES
+from engine.errors import Reason
+from engine.money import PPM, RoundingMode
+
+__all__ = ["Lines", "build_lines", "condition_columns"]
+
+_CREDIT_KINDS: dict[str, tuple[str, str]] = {
+    "transaction_id": ("transaction_id", "id"),
+    "participant_id": ("participant_id", "id"),
+    "direct_participant_id": ("direct_participant_id", "id"),
+    "credit_type": ("credit_type", "text"),
+    "rule": ("rule", "text"),
+    "amount_cents": ("amount", "money"),
+    "share_ppm": ("share", "share"),
+    "currency": ("currency", "currency"),
+    "credit_date": ("credit_date", "date"),
+    "period": ("period", "id"),
+    "route_table": ("route_table", "text"),
+    "transaction_amount_cents": ("transaction_amount", "money"),
+    "pay_currency": ("pay_currency", "currency"),
+}
+"""Stored credit column -> (condition name, kind)."""
+
+_INTERNAL = frozenset({"pay_cents", "convert_at", "quantity_credit_e2", "held"})
+
+
+@dataclass(frozen=True)
+class Lines:
+    """Prepared credit lines and the findings made while preparing them.
+
+    Attributes:
+        frame: one row per counted credit (see the module docstring).
+        findings: rows without an exchange rate (``NO_EXCHANGE_RATE``), excluded from measures.
+        columns: condition column name -> contract kind, for ``compile_condition``.
+    """
+
+    frame: pl.DataFrame
+    findings: pl.DataFrame
+    columns: Mapping[str, str]
+
+
+def condition_columns(frame: pl.DataFrame) -> dict[str, str]:
+    """Column kinds a measure condition may use on ``frame`` (credit + transaction columns).
+
+    Example:
+        >>> df = pl.DataFrame({"amount_cents": [1], "product": ["A"], "color": ["red"],
+        ...                    "quantity_e2": [100]})
+        >>> condition_columns(df)
+        {'amount': 'money', 'product': 'text', 'color': 'text', 'quantity': 'decimal'}
+    """
+    tx = {c.stored_name: (c.name, c.kind) for c in TABLES["transactions"].columns}
+    out: dict[str, str] = {}
+    for col in frame.columns:
+        if col in _INTERNAL:
+            continue
+        if col in _CREDIT_KINDS:
+            name, kind = _CREDIT_KINDS[col]
+        elif col in tx:
+            name, kind = tx[col]
+        elif frame.schema[col] == pl.Utf8:
+            name, kind = col, "text"
+        else:
+            continue
+        out[name] = kind
+    return out
+
+
+def build_lines(
+    credits: pl.DataFrame,
+    *,
+    transactions: pl.DataFrame,
+    pay: pl.DataFrame,
+    calendar: pl.DataFrame,
+    rates: pl.DataFrame,
+    mode: RoundingMode,
+) -> Lines:
+    """Prepare the countable credit lines.
+
+    Args:
+        credits: the credits frame; ``held`` rows are left out.
+        transactions: the transactions table (typed).
+        pay: ``participant_id, period, pay_currency, convert_at`` (``credit_date`` or
+            ``period_end``): who is paid in which currency, and which rate date applies.
+        calendar: the calendar table (for period end dates).
+        rates: the exchange_rates table.
+        mode: rounding mode for conversion and quantity shares.
+
+    Returns:
+        The lines, with findings for credits that could not be converted.
+    """
+    tx_drop = {"amount_cents", "currency", "credit_date", "source_line"}
+    tx = transactions.select(
+        "transaction_id",
+        pl.col("amount_cents").alias("transaction_amount_cents"),
+        *[c for c in transactions.columns if c not in tx_drop and c != "transaction_id"],
+    )
+    lines = credits.filter(~pl.col("held")).join(
+        tx, on="transaction_id", how="left", maintain_order="left"
+    )
+    ends = calendar.select("period", pl.col("end_date").alias("_period_end"))
+    lines = (
+        lines.join(pay, on=["participant_id", "period"], how="left", maintain_order="left")
+        .join(ends, on="period", how="left", maintain_order="left")
+        .with_columns(
+            pl.col("pay_currency").fill_null(pl.col("currency")),
+            pl.when(pl.col("convert_at") == "period_end")
+            .then(pl.col("_period_end"))
+            .otherwise(pl.col("credit_date"))
+            .alias("_rate_date"),
+        )
+    )
+    lines, missing = convert(
+        lines,
+        amount="amount_cents",
+        currency="currency",
+        target="pay_currency",
+        on="_rate_date",
+        rates=rates,
+        mode=mode,
+        out="pay_cents",
+    )
+    if "quantity_e2" in lines.columns:
+        qty = round_div_expr(pl.col("quantity_e2").cast(pl.Int128) * pl.col("share_ppm"), PPM, mode)
+        lines = lines.with_columns(qty.cast(pl.Int64).alias("quantity_credit_e2"))
+    findings = missing.select(
+        "participant_id",
+        "period",
+        pl.lit(None, pl.Utf8).alias("subject"),
+        pl.lit(Reason.NO_EXCHANGE_RATE.value).alias("reason"),
+        pl.format(
+            "no exchange rate {} -> {} on {} for transaction {}; credit left out of measures",
+            "currency",
+            "pay_currency",
+            pl.col("_rate_date").cast(pl.Utf8),
+            "transaction_id",
+        ).alias("message"),
+    ).cast(FINDING_COLUMNS)  # type: ignore[arg-type]
+    lines = lines.filter(pl.col("pay_cents").is_not_null()).drop("_period_end", "_rate_date")
+    return Lines(lines, findings, condition_columns(lines))
