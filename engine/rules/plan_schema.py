@@ -52,6 +52,7 @@ __all__ = [
     "RATE_TABLE_ADAPTER",
     "RATE_TABLE_KINDS",
     "AttainmentMeasure",
+    "AxisBand",
     "Boundary",
     "Cap",
     "Clawback",
