@@ -1,0 +1,41 @@
+"""Collect golden YAML cases under tests/golden/ as tests (one test per case file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
+    if file_path.suffix == ".yaml" and GOLDEN in file_path.parents:
+        return GoldenFile.from_parent(parent, path=file_path)
+    return None
+
+
+class GoldenFile(pytest.File):
+    def collect(self):  # type: ignore[no-untyped-def]
+        yield GoldenItem.from_parent(self, name=self.path.stem)
+
+
+class GoldenItem(pytest.Item):
+    def runtest(self) -> None:
+        from engine.golden import run_case
+
+        result = run_case(self.path)
+        if not result.passed:
+            raise GoldenCaseError(result.report())
+
+    def repr_failure(self, excinfo, style=None):  # type: ignore[no-untyped-def]
+        if isinstance(excinfo.value, GoldenCaseError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self):  # type: ignore[no-untyped-def]
+        return self.path, None, f"golden: {self.path.relative_to(GOLDEN)}"
+
+
+class GoldenCaseError(Exception):
+    """A golden case produced something other than what it expects."""
