@@ -105,7 +105,7 @@ def load_dataset(data_dir: Path, mapping: Path | None = None) -> Dataset:
         display = table_map.file or f"{name}.csv"
         if path is None:
             raws[name] = None
-            if TABLES[name].required:
+            if TABLES[name].required or table_map.file is not None:
                 file_errors[name] = _file_finding(
                     display, Reason.FILE_MISSING, f"required table {name} not found"
                 )
@@ -202,6 +202,7 @@ def _validate(
             continue
         hashes[raw.file] = raw.sha256
         frame = raw.frame
+        read_count = frame.height + raw.malformed.height
         missing = [c.name for c in table.columns if c.required and c.name not in frame.columns]
         if missing:
             all_findings.append(
@@ -215,7 +216,7 @@ def _validate(
                 )
             )
             done[name] = empty_table(table)
-            accounting.append(_account(name, raw.file, frame.height, frame.height, "unusable"))
+            accounting.append(_account(name, raw.file, read_count, read_count, "unusable"))
             continue
         frame = frame.with_columns(
             pl.lit(c.default, dtype=pl.Utf8).alias(c.name)
@@ -227,7 +228,7 @@ def _validate(
         )
         date_format = config.for_table(name).date_format
         typed, cell_findings = validate_cells(frame, table, raw.file, date_format)
-        found = [cell_findings]
+        found = [raw.malformed, cell_findings]
         rows = typed.join(
             cell_findings.select(pl.col("line").alias(LINE)).unique(), on=LINE, how="anti"
         )
@@ -248,7 +249,7 @@ def _validate(
         rejected = table_findings.select("line").n_unique() if table_findings.height else 0
         done[name] = rows.sort(LINE)
         status = "ok" if rejected == 0 else ("unusable" if rows.height == 0 else "rejects")
-        accounting.append(_account(name, raw.file, frame.height, rejected, status))
+        accounting.append(_account(name, raw.file, read_count, rejected, status))
         all_findings.append(table_findings)
     rejects = (pl.concat(all_findings) if all_findings else empty_findings()).with_columns(
         pl.col("hint").fill_null(

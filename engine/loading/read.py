@@ -10,8 +10,10 @@ A table may be one ``.csv`` file, one ``.parquet`` file, or a directory of Parqu
 
 from __future__ import annotations
 
+import csv
 import hashlib
-from dataclasses import dataclass
+import io
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -36,12 +38,15 @@ class RawTable:
         frame: every source column as ``Utf8`` (blank cells null, values stripped), plus
             ``source_line``.
         sha256: content hash of the file (of all parts, in name order, for a directory).
+        malformed: rows that could not be split into the header's fields (a finding each);
+            they count as read and rejected.
     """
 
     name: str
     file: str
     frame: pl.DataFrame
     sha256: str
+    malformed: pl.DataFrame = field(default_factory=lambda: _malformed_frame([]))
 
 
 def locate(data_dir: Path, table: str, mapping: TableMapping, source: str) -> Path | None:
@@ -76,15 +81,23 @@ def read_table(table: str, path: Path, display: str, mapping: TableMapping) -> R
     Raises:
         EngineError: ``FILE_EMPTY``, ``BAD_ENCODING`` or ``FILE_UNREADABLE`` for the whole file.
     """
+    malformed = _malformed_frame([])
     if path.is_dir() or path.suffix.lower() == ".parquet":
         frame = _read_parquet(path, display)
     else:
-        frame = _read_csv(path, display, mapping.delimiter)
+        frame, malformed = _read_csv(path, display, mapping.delimiter)
     frame = _normalise(frame, mapping)
-    return RawTable(table, display, frame, file_sha256(path))
+    return RawTable(table, display, frame, file_sha256(path), malformed)
 
 
-def _read_csv(path: Path, display: str, delimiter: str) -> pl.DataFrame:
+def _read_csv(path: Path, display: str, delimiter: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Read a CSV file as text.
+
+    The fast path is Polars' reader. When the file has blank lines, quoted cells holding line
+    breaks, or rows Polars cannot split, the careful path (Python's ``csv`` module) reads it
+    record by record: blank lines are skipped, every record gets the line it starts on, and a row
+    with the wrong number of fields becomes a ``ROW_MALFORMED`` finding while the others go on.
+    """
     data = path.read_bytes()
     if not data.strip():
         raise EngineError.single(Reason.FILE_EMPTY, "the file is empty", file=display)
@@ -98,21 +111,94 @@ def _read_csv(path: Path, display: str, delimiter: str) -> pl.DataFrame:
             file=display,
             line=line,
         ) from None
-    try:
-        frame = pl.read_csv(
-            text.encode("utf-8"),
-            infer_schema=False,
-            separator=delimiter,
-            quote_char='"',
-            truncate_ragged_lines=False,
-        )
-    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
-        raise EngineError.single(
-            Reason.FILE_UNREADABLE, f"not a readable CSV file: {_first_line(exc)}", file=display
-        ) from None
-    if frame.height == 0:
+    text = text.replace("\r\n", "\n")
+    frame = _polars_csv(text, delimiter)
+    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if frame is not None and lines == frame.height + 1 and "\n\n" not in text:
+        malformed = _malformed_frame([])
+        frame = frame.with_columns(pl.int_range(2, frame.height + 2, dtype=pl.Int64).alias(LINE))
+    else:
+        frame, malformed = _careful_csv(text, delimiter, display)
+    if frame.height == 0 and malformed.height == 0:
         raise EngineError.single(Reason.FILE_EMPTY, "the file has no data rows", file=display)
-    return frame.with_columns(pl.int_range(2, frame.height + 2, dtype=pl.Int64).alias(LINE))
+    return frame, malformed
+
+
+def _polars_csv(text: str, delimiter: str) -> pl.DataFrame | None:
+    try:
+        return pl.read_csv(
+            text.encode("utf-8"), infer_schema=False, separator=delimiter, quote_char='"'
+        )
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError):
+        return None
+
+
+def _careful_csv(text: str, delimiter: str, display: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', strict=True
+    )
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    row_lines: list[int] = []
+    bad: list[tuple[int, int]] = []
+    previous_end = 0
+    try:
+        for record in reader:
+            start, previous_end = previous_end + 1, reader.line_num
+            if not record or (all(not cell.strip() for cell in record) and len(record) <= 1):
+                continue
+            if header is None:
+                header = record
+            elif len(record) != len(header):
+                bad.append((start, len(record)))
+            else:
+                rows.append(record)
+                row_lines.append(start)
+    except csv.Error as exc:
+        raise EngineError.single(
+            Reason.FILE_UNREADABLE,
+            f"not a readable CSV file: {exc} (in the record starting on this line)",
+            file=display,
+            line=previous_end + 1,
+        ) from None
+    if header is None:
+        raise EngineError.single(Reason.FILE_EMPTY, "the file has no header", file=display)
+    names = [h.strip() for h in header]
+    if len(set(names)) != len(names):
+        raise EngineError.single(
+            Reason.FILE_UNREADABLE, "the header names a column twice", file=display, line=1
+        )
+    frame = pl.DataFrame(
+        {name: [r[i] for r in rows] for i, name in enumerate(names)},
+        schema=dict.fromkeys(names, pl.Utf8),
+    ).with_columns(pl.Series(LINE, row_lines, dtype=pl.Int64))
+    return frame, _malformed_frame(
+        [
+            {
+                "file": display,
+                "line": line,
+                "column": None,
+                "reason": Reason.ROW_MALFORMED.value,
+                "message": f"the row has {count} fields; the header has {len(names)}",
+                "value": None,
+                "hint": None,
+            }
+            for line, count in bad
+        ]
+    )
+
+
+def _malformed_frame(rows: list[dict[str, object]]) -> pl.DataFrame:
+    schema = {
+        "file": pl.Utf8,
+        "line": pl.Int64,
+        "column": pl.Utf8,
+        "reason": pl.Utf8,
+        "message": pl.Utf8,
+        "value": pl.Utf8,
+        "hint": pl.Utf8,
+    }
+    return pl.DataFrame(rows, schema=schema)
 
 
 def _read_parquet(path: Path, display: str) -> pl.DataFrame:
@@ -133,17 +219,24 @@ def _read_parquet(path: Path, display: str) -> pl.DataFrame:
         raise EngineError.single(
             Reason.FILE_UNREADABLE, f"not a readable Parquet file: {_first_line(exc)}", file=display
         ) from None
-    frame = pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
+    frame = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
     if frame.height == 0:
         raise EngineError.single(Reason.FILE_EMPTY, "the file has no data rows", file=display)
     return frame.with_columns(pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(LINE))
 
 
 def _normalise(frame: pl.DataFrame, mapping: TableMapping) -> pl.DataFrame:
-    """Map source columns to contract names; strip values; blank cells become null."""
-    renames = {src: dst for dst, src in mapping.columns.items() if src in frame.columns}
+    """Map source columns to contract names; strip values; blank cells become null.
+
+    A contract column that the mapping feeds from a source column is taken from that source
+    only: a column of the file that happens to carry the contract name is set aside, so a
+    missing source is reported as a missing column rather than silently replaced.
+    """
     frame = frame.rename({c: c.strip() for c in frame.columns if c != LINE})
-    frame = frame.rename(renames)
+    mapped = {dst: src for dst, src in mapping.columns.items() if src != dst}
+    shadowed = [dst for dst in mapped if dst in frame.columns]
+    frame = frame.rename({dst: f"{dst} (unmapped)" for dst in shadowed})
+    frame = frame.rename({src: dst for dst, src in mapped.items() if src in frame.columns})
     text_cols = [c for c in frame.columns if c != LINE]
     return frame.with_columns(
         [pl.col(c).cast(pl.Utf8).str.strip_chars().replace("", None).alias(c) for c in text_cols]

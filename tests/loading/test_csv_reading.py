@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
-import pytest
 from polars.testing import assert_frame_equal
 
 from engine.errors import Reason
@@ -89,11 +88,6 @@ def test_latin1_byte_names_its_line(tmp_path: Path) -> None:
     assert _findings(data) == [(3, None, Reason.BAD_ENCODING.value)]  # type: ignore[list-item]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loader bug: read._read_csv turns a trailing blank line into a data row, rejected "
-    "with REQUIRED_VALUE_MISSING and counted in rows_read",
-)
 def test_trailing_blank_line_is_not_a_row(tmp_path: Path) -> None:
     text = (SAMPLE / "transactions.csv").read_text(encoding="utf-8")
     data = _with_transactions(tmp_path, text + "\n")
@@ -102,22 +96,12 @@ def test_trailing_blank_line_is_not_a_row(tmp_path: Path) -> None:
     assert ds.accounting.filter(pl.col("table") == "transactions")["rows_read"].item() == 30
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loader bug: read._read_csv numbers records, not lines: after a quoted cell holding "
-    "a line break, every later row is reported one line too early",
-)
 def test_line_numbers_after_a_multiline_cell(tmp_path: Path) -> None:
     body = f'{HEADER}\nT1,2026-01-06,1.00,USD,,"Acme\nInc",,,,,\nT2,2026-01-06,1.005,USD,,,,,,,\n'
     data = _with_transactions(tmp_path, body)
     assert _findings(data) == [(4, "amount", Reason.TOO_MANY_DECIMALS.value)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loader bug: read._read_csv rejects the whole file (FILE_UNREADABLE) when one row has "
-    "more fields than the header, e.g. an unquoted 1,500.00; valid rows should go on",
-)
 def test_one_row_with_too_many_fields_rejects_only_that_row(tmp_path: Path) -> None:
     body = f"{HEADER}\nT1,2026-01-06,1,500.00,USD,,,,,,,\nT2,2026-01-06,5.00,USD,,,,,,,\n"
     data = _with_transactions(tmp_path, body)

@@ -126,11 +126,6 @@ def test_mapped_source_column_absent_is_a_missing_contract_column(tmp_path: Path
     assert missing.select("file", "line", "column").rows() == [("transactions.csv", 1, "amount")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loader bug: when the mapped source column (NET_VALUE) is absent but the file has a "
-    "column with the contract name (amount), read._normalise silently reads that column instead",
-)
 def test_mapped_source_column_absent_is_not_replaced_by_the_contract_name(
     tmp_path: Path,
 ) -> None:
@@ -211,11 +206,6 @@ def test_missing_data_directory(tmp_path: Path) -> None:
     assert exc.value.reason is Reason.FILE_MISSING
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loader bug: a file named in the mapping for an optional table is silently 'absent' "
-    "when it does not exist (read.locate / dataset.load_dataset); expected FILE_MISSING",
-)
 def test_mapped_file_of_an_optional_table_missing(tmp_path: Path) -> None:
     data = copy_company(SAMPLE, tmp_path / "data")
     _mapping(data, "tables:\n  quotas:\n    file: QUOTA_EXPORT.csv\n")
@@ -224,11 +214,6 @@ def test_mapped_file_of_an_optional_table_missing(tmp_path: Path) -> None:
     assert ("QUOTA_EXPORT.csv", Reason.FILE_MISSING.value) in found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loader bug: read._normalise renames the mapped source onto a contract name the file "
-    "already has, and polars raises DuplicateError (an internal error, exit 3)",
-)
 def test_mapped_column_when_the_file_also_has_the_contract_name(tmp_path: Path) -> None:
     data = copy_company(SAMPLE, tmp_path / "data", skip=("transactions.csv",))
     frame = read_text_frame(SAMPLE / "transactions.csv")

@@ -6,7 +6,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
-import pytest
 from polars.testing import assert_frame_equal
 
 from engine.errors import Reason
@@ -120,11 +119,6 @@ def test_empty_parquet_file(tmp_path: Path) -> None:
     assert rows == [("quotas.parquet", None, Reason.FILE_EMPTY.value)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loader bug: read._read_parquet concatenates parts whose columns differ and polars "
-    "raises ComputeError ('schema lengths differ'), an internal error instead of a finding",
-)
 def test_parts_with_different_columns(tmp_path: Path) -> None:
     data = _parquet_company(tmp_path / "pq")
     part = data / "transactions" / "part-1.parquet"
