@@ -19,11 +19,15 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from engine.rules.expr import compile_condition
+    from engine.rules.load import load_ruleset
+    from engine.rules.schema import RuleSet
 
-__all__ = ["compile_condition"]
+__all__ = ["RuleSet", "compile_condition", "load_ruleset"]
 
 _HOMES = {
     "compile_condition": "engine.rules.expr",
+    "load_ruleset": "engine.rules.load",
+    "RuleSet": "engine.rules.schema",
 }
 
 

@@ -40,7 +40,16 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from engine.errors import EngineError, Finding, Reason
 
-__all__ = ["MAX_NESTING", "KeyPath", "YamlDoc", "format_path", "load_yaml", "parse_yaml"]
+__all__ = [
+    "MAX_NESTING",
+    "KeyPath",
+    "YamlDoc",
+    "child",
+    "format_path",
+    "load_yaml",
+    "parse_yaml",
+    "value_at",
+]
 
 KeyPath = tuple[str | int, ...]
 """Where a value sits in the document: mapping keys and sequence indexes from the root."""
@@ -93,6 +102,35 @@ def format_path(path: KeyPath) -> str:
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
     return out
+
+
+def child(value: Any, part: str | int) -> tuple[bool, Any]:
+    """One step down plain data: ``(True, value[part])`` when it exists, else ``(False, None)``.
+
+    Example:
+        >>> child({"a": [1, 2]}, "a"), child([1, 2], 5), child([1, 2], "a")
+        ((True, [1, 2]), (False, None), (False, None))
+    """
+    if isinstance(value, dict) and isinstance(part, str) and part in value:
+        return True, value[part]
+    if isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+        return True, value[part]
+    return False, None
+
+
+def value_at(data: Any, path: KeyPath) -> Any:
+    """The value at ``path`` in plain data, or None when the path does not exist.
+
+    Example:
+        >>> value_at({"a": [{"b": 1}]}, ("a", 0, "b")), value_at({"a": []}, ("a", 0))
+        (1, None)
+    """
+    current = data
+    for part in path:
+        ok, current = child(current, part)
+        if not ok:
+            return None
+    return current
 
 
 class _Builder:
