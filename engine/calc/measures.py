@@ -11,7 +11,10 @@ hundredths of the measure's unit:
 * ``attainment``: the window value of the attained measure over the sum of its period quotas
   over the same window (``quota_e2``); both are hundredths, so ``num / den`` is the plain ratio
   (1 = 100%). Never a float.
-* ``formula``: exact ``+ - * /`` over other measures (:mod:`engine.calc.formula`).
+* ``formula``: exact ``+ - * /`` over other measures (:mod:`engine.calc.formula`), in natural
+  units: a money measure enters as currency units (``num / (den x 100)``), a ratio as itself,
+  so ``a / b`` of two money measures is a plain ratio and ``a * 2`` is currency units. The
+  result's unit is ``number`` (natural: ``num / den``).
 
 Windows: ``period``, ``quarter_to_date``, ``year_to_date`` (:mod:`engine.calc.windows`).
 Held credits are not in the lines, so they count only once released.
@@ -46,12 +49,14 @@ from engine.rules.plan_schema import (
 
 __all__ = [
     "MEASURE_SCHEMA",
+    "E2_UNITS",
     "AnyMeasure",
     "MeasureResult",
     "compute_measures",
     "measure_filter",
     "measure_lines",
     "measure_order",
+    "natural_expr",
 ]
 
 AnyMeasure = SumMeasure | CountMeasure | AttainmentMeasure | FormulaMeasure
@@ -70,8 +75,11 @@ MEASURE_SCHEMA: dict[str, pl.DataType] = {
 }
 """One row per participant, period and measure. ``num / den`` is the exact value in hundredths
 of ``unit`` (``money``: cents of ``currency``; ``quantity``, ``count``: hundredths; ``ratio``:
-a plain ratio, 1 = 100%; ``number``: a formula's value). ``quota_e2`` is the window quota of an
+a plain ratio, 1 = 100%; ``number``: a formula's value, natural units, not hundredths). ``quota_e2`` is the window quota of an
 attainment. A null ``num`` means the value is undefined (see the findings)."""
+
+E2_UNITS = frozenset({"money", "count", "quantity"})
+"""Units whose ``num / den`` is in hundredths: the natural value is ``num / (den x 100)``."""
 
 SUMMABLE = ("amount", "quantity")
 """Columns a ``sum`` measure may sum."""
@@ -290,7 +298,8 @@ def compute_measures(
             findings.append(found)
             meta[m.name] = (m.kind, base.window, "ratio")
         else:
-            values[m.name] = _formula(m, values, pop)
+            hundredths = {n for n, (_, _, unit) in meta.items() if unit in E2_UNITS}
+            values[m.name] = _formula(m, values, pop, hundredths)
             meta[m.name] = (m.kind, "period", "number")
     parts = []
     for name, frame in values.items():
@@ -425,7 +434,9 @@ def _attainment(
     return frame, pl.concat([found, missing.cast(FINDING_COLUMNS)])  # type: ignore[arg-type]
 
 
-def _formula(m: FormulaMeasure, values: dict[str, pl.DataFrame], pop: pl.DataFrame) -> pl.DataFrame:
+def _formula(
+    m: FormulaMeasure, values: dict[str, pl.DataFrame], pop: pl.DataFrame, hundredths: set[str]
+) -> pl.DataFrame:
     ast = parse_formula(m.formula)
     wide = pop.select("participant_id", "period")
     for name in sorted(names_in(ast)):
@@ -434,7 +445,7 @@ def _formula(m: FormulaMeasure, values: dict[str, pl.DataFrame], pop: pl.DataFra
                 "participant_id",
                 "period",
                 pl.col("num").alias(f"{name}__n"),
-                pl.col("den").alias(f"{name}__d"),
+                (pl.col("den") * (100 if name in hundredths else 1)).alias(f"{name}__d"),
             ),
             on=["participant_id", "period"],
             how="left",
@@ -442,3 +453,18 @@ def _formula(m: FormulaMeasure, values: dict[str, pl.DataFrame], pop: pl.DataFra
     n, d = evaluate(ast)
     out = wide.select("participant_id", "period", n.alias("num"), d.alias("den"))
     return to_int64(out, ["num", "den"], f"formula measure {m.name!r}")
+
+
+def natural_expr(unit: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """``(num, den)`` of a measure row in natural units (currency units, counts, a ratio).
+
+    Reads the ``num``, ``den`` columns and the given ``unit`` expression.
+
+    Example:
+        >>> df = pl.DataFrame({"num": [150, 3], "den": [1, 4], "unit": ["money", "ratio"]})
+        >>> n, d = natural_expr(pl.col("unit"))
+        >>> df.select(n.alias("n"), d.alias("d")).rows()
+        [(150, 100), (3, 4)]
+    """
+    scale = pl.when(unit.is_in(list(E2_UNITS))).then(100).otherwise(1)
+    return pl.col("num"), pl.col("den") * scale

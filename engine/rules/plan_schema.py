@@ -419,6 +419,11 @@ class TieredTable(_TableBase):
     overrides: tuple[TierOverride, ...] = Field(
         default=(), description="dimension-specific tiers; the most specific match wins"
     )
+    method: Literal["retroactive", "incremental"] = Field(
+        default="retroactive",
+        description="per_transaction only: each transaction alone at the rate of the tier it "
+        "reaches (retroactive), or sliced across the tiers (incremental)",
+    )
     order_by: tuple[Name, ...] = Field(
         default=("credit_date", "transaction_id"),
         min_length=1,
@@ -440,6 +445,13 @@ class TieredTable(_TableBase):
                 )
         if self.overrides and not self.by:
             raise ValueError("overrides need `by`: the dimensions they match on")
+        if self.by and self.kind in ("incremental", "per_transaction_marginal"):
+            raise ValueError(
+                f"dimension overrides (`by`) are for retroactive and per_transaction tables, "
+                f"not {self.kind}"
+            )
+        if self.method != "retroactive" and self.kind != "per_transaction":
+            raise ValueError("`method` is only for kind: per_transaction")
         if self.base == "attribute":
             if self.attribute is None:
                 raise ValueError("base: attribute needs `attribute`: a numeric column name")
@@ -496,6 +508,8 @@ class CurveTable(_TableBase):
 
     @model_validator(mode="after")
     def _check(self) -> CurveTable:
+        if self.kind == "payout_curve" and self.base != "attainment":
+            raise ValueError("a payout_curve is read at attainment: base must be attainment")
         for a, b in zip(self.points, self.points[1:], strict=False):
             if b.at <= a.at:
                 raise ValueError(f"points must have strictly ascending `at` ({a.at}, {b.at})")

@@ -170,8 +170,8 @@ def test_formula():
             {"name": "share_b", "kind": "formula", "formula": "b / (a + b)"},
         ]
     )
-    n, d = value(frame, "A", "2026-01", "blend")
-    assert Fraction(n, d) == Fraction(100_000) + Fraction(50_050, 2)
+    n, d = value(frame, "A", "2026-01", "blend")  # natural units: currency
+    assert Fraction(n, d) == Fraction(1000) + Fraction(50_050, 200)
     n, d = value(frame, "A", "2026-01", "share_b")
     assert Fraction(n, d) == Fraction(50_050, 150_050)
     assert value(frame, "A", "2026-03", "share_b") == (None, None)  # 0 / 0
