@@ -40,9 +40,20 @@ CREDIT_SORT: tuple[str, ...] = (
     "rule",
     "direct_participant_id",
     "participant_id",
+    "route_table",
     "route_line",
+    "credit_type",
+    "share_ppm",
+    "amount_cents",
+    "held",
+    "currency",
+    "credit_date",
+    "period",
 )
-"""Credits are sorted by this key; it is unique per credit row."""
+"""Credits are sorted by every column, in this order. The first five identify a credit, except
+when one participant holds two rolled credits of one transaction (e.g. a direct and an overlay
+credit): their roll-up rows then differ only in amount or held flag, and the rest of the key
+still orders them the same way on every run."""
 
 UNROUTED_SCHEMA: dict[str, pl.DataType] = {
     "transaction_id": pl.Utf8(),
