@@ -130,3 +130,15 @@ def test_one_row_with_too_many_fields_rejects_only_that_row(tmp_path: Path) -> N
     ds = load_dataset(data)
     assert ds.tables["transactions"]["transaction_id"].to_list() == ["T2"]
     assert ds.rejects.filter(pl.col("file") == "transactions.csv")["line"].to_list() == [2]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="loader bug: read._polars_csv accepts a header naming a column twice (polars renames "
+    "the second to amount_duplicated_0 and the first silently wins), while _careful_csv rejects "
+    "the same header as FILE_UNREADABLE",
+)
+def test_header_naming_a_column_twice(tmp_path: Path) -> None:
+    body = f"{HEADER},amount\nT1,2026-01-06,1.00,USD,,,,,,,,2.00\n"
+    data = _with_transactions(tmp_path, body)
+    assert _findings(data) == [(1, None, Reason.FILE_UNREADABLE.value)]  # type: ignore[list-item]
