@@ -58,6 +58,7 @@ Example:
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -282,8 +283,10 @@ def _load_rules(case: GoldenCase, path: Path, doc: YamlDoc) -> Any:
         loader = importlib.import_module("engine.rules.load").ruleset_from_mapping
     except (ImportError, AttributeError):
         return _crediting_only(case.rules, doc)
-    data = {"schema_version": 1, "name": case.name, **case.rules}
-    return loader(data, f"{path}#rules")
+    slug = re.sub(r"[^A-Za-z0-9_.\-]+", "-", path.stem).strip("-") or "case"
+    data = {"schema_version": 1, "name": slug, **case.rules}
+    lines = {key[1:]: line for key, line in doc.lines.items() if key[:1] == ("rules",)}
+    return loader(data, str(path), lines=lines, base_dir=path.parent)
 
 
 def _crediting_only(rules: Mapping[str, Any], doc: YamlDoc) -> CreditingSection:

@@ -17,6 +17,7 @@ Every transaction ends in exactly one of credited, excluded, unrouted.
 Example:
     >>> from engine.loading import dataset_from_rows
     >>> from engine.rules.crediting_schema import CreditingSection
+from engine.rules.schema import RuleSet
     >>> ds = dataset_from_rows({
     ...     "calendar": [{"period": "2026-01", "start_date": "2026-01-01",
     ...                   "end_date": "2026-01-31"}],
@@ -72,6 +73,7 @@ from engine.crediting.select import choose_rules
 from engine.loading.dataset import empty_table
 from engine.money import RoundingMode
 from engine.rules.crediting_schema import CreditingSection
+from engine.rules.schema import RuleSet
 
 __all__ = ["RollupMode", "credit"]
 
@@ -83,17 +85,10 @@ class _HasTables(Protocol):
     def tables(self) -> dict[str, pl.DataFrame]: ...
 
 
-def _section(ruleset: object) -> tuple[CreditingSection, RoundingMode]:
+def _section(ruleset: RuleSet | CreditingSection) -> tuple[CreditingSection, RoundingMode]:
     if isinstance(ruleset, CreditingSection):
         return ruleset, RoundingMode.HALF_UP
-    section = getattr(ruleset, "crediting", None)
-    if section is None:
-        section = CreditingSection()
-    if not isinstance(section, CreditingSection):
-        raise TypeError(f"ruleset.crediting is a {type(section).__name__}, not a CreditingSection")
-    settings = getattr(ruleset, "settings", None)
-    mode = getattr(settings, "rounding_mode", None) if settings is not None else None
-    return section, RoundingMode(str(mode)) if mode is not None else RoundingMode.HALF_UP
+    return ruleset.crediting, RoundingMode(ruleset.settings.rounding_mode)
 
 
 def _table(tables: Mapping[str, pl.DataFrame], name: str) -> pl.DataFrame:
@@ -107,7 +102,7 @@ def _table(tables: Mapping[str, pl.DataFrame], name: str) -> pl.DataFrame:
 
 def credit(
     dataset: _HasTables,
-    ruleset: object,
+    ruleset: RuleSet | CreditingSection,
     periods: Sequence[str] | None = None,
     *,
     rollups: RollupMode = "materialise",
@@ -116,8 +111,9 @@ def credit(
 
     Args:
         dataset: the loaded dataset (:class:`engine.loading.Dataset`; only ``tables`` is read).
-        ruleset: a rule set with ``crediting`` (and ``settings.rounding_mode``, ``classify``),
-            or a bare :class:`~engine.rules.crediting_schema.CreditingSection`.
+        ruleset: the rule set (its ``classify``, ``crediting`` and ``settings.rounding_mode``
+            are used), or a bare :class:`~engine.rules.crediting_schema.CreditingSection`
+            (no classification, rounding half_up).
         periods: the run's periods; None = every calendar period.
         rollups: ``materialise`` puts roll-up rows in ``credits``; ``aggregate`` leaves them
             out (use :meth:`CreditResult.rollup_totals` / :meth:`CreditResult.rollup_credits`).
