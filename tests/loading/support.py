@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 import polars as pl
 from ruamel.yaml import YAML
 
+from engine.errors import Reason
 from engine.loading import Dataset, load_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,3 +88,10 @@ def copy_company(source: Path, target: Path, skip: tuple[str, ...] = ()) -> Path
 def read_text_frame(path: Path) -> pl.DataFrame:
     """A CSV file read as text, every column Utf8, blanks null (as the loader reads it)."""
     return pl.read_csv(path, infer_schema=False)
+
+
+def loader_reasons() -> set[Reason]:
+    """Every Reason named in the loader's source (engine/loading)."""
+    sources = sorted((ROOT / "engine" / "loading").glob("*.py"))
+    text = "\n".join(p.read_text(encoding="utf-8") for p in sources)
+    return {Reason(code) for code in re.findall(r"Reason\.([A-Z_0-9]+)", text)}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import polars as pl
@@ -18,19 +17,13 @@ from .support import (
     accounting_row,
     finding_keys,
     loaded,
+    loader_reasons,
     read_expected,
     sort_key,
 )
 
-LOADER_SOURCES = sorted((Path(__file__).parents[2] / "engine" / "loading").glob("*.py"))
 CONFIG_REASONS = {Reason.BAD_MAPPING, Reason.PATH_ESCAPE, Reason.USAGE}
 """Reasons the loader raises for configuration or API misuse, not as data findings."""
-
-
-def loader_reasons() -> set[Reason]:
-    """Every Reason named in engine/loading."""
-    text = "\n".join(p.read_text(encoding="utf-8") for p in LOADER_SOURCES)
-    return {Reason(code) for code in re.findall(r"Reason\.([A-Z_0-9]+)", text)}
 
 
 @pytest.fixture(params=BAD_DIRS, ids=[p.name for p in BAD_DIRS])
