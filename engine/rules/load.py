@@ -51,6 +51,7 @@ from pydantic_core import ErrorDetails
 
 from engine.errors import EngineError, Finding, Reason
 from engine.rules import references
+from engine.rules.registry import Family, family_for
 from engine.rules.schema import SUPPORTED_VERSIONS, RuleSet
 from engine.rules.yamlload import (
     KeyPath,
@@ -421,6 +422,25 @@ def _suggest(word: str, choices: list[str]) -> str | None:
     return f"did you mean {close[0]!r}?" if close else None
 
 
+def _last_index(loc: tuple[str | int, ...], key: str | int) -> int:
+    """The index of the last occurrence of ``key`` in ``loc`` (``len(loc)`` when absent)."""
+    for i in range(len(loc) - 1, -1, -1):
+        if loc[i] == key:
+            return i
+    return len(loc)
+
+
+def _family_at(loc: tuple[str | int, ...], field: str) -> Family | None:
+    """The vocabulary family of ``field`` in the models that can sit at ``loc``."""
+    for tp in _types_at(loc):
+        for m in _members(tp):
+            if _is_model(m) and field in m.model_fields:
+                family = family_for(m, field)
+                if family is not None:
+                    return family
+    return None
+
+
 def _named_item(data: Any, path: KeyPath) -> str | None:
     """A label for the innermost named list item on ``path``: ``crediting.rules[2] 'x'``."""
     label = None
@@ -503,11 +523,16 @@ def _finding(error: ErrorDetails, doc: YamlDoc) -> tuple[Finding, KeyPath]:
         tag = str(ctx.get("tag", ""))
         path = (*path, discriminator)
         message = f"unknown {discriminator} {tag!r}; expected one of: {', '.join(tags)}"
-        hint = _suggest(tag, tags)
+        family = _family_at(loc, discriminator)
+        hint = family.hint(tag) if family is not None else _suggest(tag, tags)
     elif kind in ("literal_error", "enum"):
         expected = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
         message = f"{value!r} is not allowed for {key!r}; expected {ctx.get('expected', '')}"
-        hint = _suggest(str(value), expected) if isinstance(value, str) else None
+        family = _family_at(loc[: _last_index(loc, key)], str(key))
+        if family is not None:
+            hint = family.hint(value)
+        elif isinstance(value, str):
+            hint = _suggest(value, expected)
     elif reason is Reason.RULE_BAD_TYPE:
         message = f"{error['msg']}, got {_type_name(value)}"
         if not isinstance(value, dict | list):

@@ -75,8 +75,9 @@ CREDIT_COLUMNS: dict[str, str] = {
     "transaction_amount": "money",
     "pay_currency": "currency",
 }
-"""Columns a measure condition sees beyond the transaction's (:mod:`engine.calc.lines`):
-``amount`` is the credited amount, ``transaction_amount`` the transaction's."""
+"""Columns a measure condition sees beyond the transaction's and ``period``
+(:mod:`engine.calc.lines`): ``amount`` is the credited amount, ``transaction_amount`` the
+transaction's."""
 
 CONDITION_SITES: tuple[tuple[KeyPath, Scope], ...] = (
     (("classify",), "classify"),
@@ -113,9 +114,11 @@ def condition_columns(
     if scope == "classify":
         return columns
     columns.update(dict.fromkeys(attributes, "text"))
-    columns.update(RUN_COLUMNS)
     if scope == "credit":
+        columns["period"] = "id"
         columns.update(CREDIT_COLUMNS)
+    else:
+        columns.update(RUN_COLUMNS)
     return columns
 
 
