@@ -204,6 +204,8 @@ class RollupRule(_Strict):
 
     @model_validator(mode="after")
     def _check_overrides(self) -> RollupRule:
+        if self.credit_type in self.credit_types:
+            raise ValueError(f"a roll-up cannot roll its own credit type {self.credit_type!r}")
         if self.overrides is None:
             return self
         for text in self.overrides:
@@ -213,8 +215,6 @@ class RollupRule(_Strict):
                 f"levels is {self.levels} but {len(self.overrides)} overrides are given: "
                 "give one override per level"
             )
-        if self.credit_type in self.credit_types:
-            raise ValueError(f"a roll-up cannot roll its own credit type {self.credit_type!r}")
         return self
 
     @property
