@@ -118,7 +118,7 @@ class Params:
     history_start: dt.date = dt.date(2025, 1, 1)
     manager_tiers: int = 5
     min_fan_out: float = 4.0
-    regions: tuple[str, ...] = ("NA-WEST", "NA-EAST", "EMEA", "NA-CENTRAL", "APAC", "LATAM")
+    regions: tuple[str, ...] = ("NA-WEST", "EMEA", "NA-EAST", "APAC", "NA-CENTRAL", "LATAM")
     region_currencies: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
         ("EMEA", (("EUR", 0.55), ("GBP", 0.40), ("USD", 0.05))),
         ("APAC", (("JPY", 0.60), ("USD", 0.40))),
