@@ -165,12 +165,18 @@ class _Builder:
             )
             return None
         if id(node) in self.seen:
-            self.problem(
-                Reason.RULE_BAD_VALUE,
-                "YAML aliases (*name) are not supported in rule sets",
-                node,
-                path,
-                "write the value out where it is used (a rule set is read as written)",
+            # an alias is the anchored node itself: report it where it is used (its key)
+            line = self.lines.get(path[:-1] if isinstance(path[-1], int) else path)
+            self.lines[path] = line or node.start_mark.line + 1
+            self.findings.append(
+                Finding(
+                    Reason.RULE_BAD_VALUE,
+                    "YAML aliases (*name) are not supported in rule sets",
+                    file=self.file,
+                    line=self.lines[path],
+                    column=format_path(path) or None,
+                    hint="write the value out where it is used (a rule set is read as written)",
+                )
             )
             return None
         self.seen.add(id(node))
@@ -282,6 +288,24 @@ def _to_decimal(text: str) -> Decimal | None:
     return Decimal(format(number, "f"))  # positional: 1e3 -> 1000, 2.50 stays 2.50
 
 
+def _syntax_error(exc: MarkedYAMLError, file: str) -> EngineError:
+    """A syntax error at its line; an unclosed ``[`` or ``{`` is reported where it opens."""
+    problem, context = exc.problem or "invalid YAML", exc.context or ""
+    mark = exc.problem_mark or exc.context_mark
+    if exc.context_mark is not None and "flow" in context:
+        mark = exc.context_mark
+    where = ""
+    if exc.problem_mark is not None and mark is not exc.problem_mark:
+        where = f" (noticed at line {exc.problem_mark.line + 1})"
+    message = f"YAML syntax error: {context + ': ' if context else ''}{problem}{where}"
+    return EngineError.single(
+        Reason.RULE_YAML_SYNTAX,
+        message,
+        file=file,
+        line=mark.line + 1 if mark is not None else None,
+    )
+
+
 def parse_yaml(text: str, file: str = "<string>") -> YamlDoc:
     r"""Parse YAML text strictly into plain data with line numbers.
 
@@ -306,14 +330,7 @@ def parse_yaml(text: str, file: str = "<string>") -> YamlDoc:
     try:
         node = yaml.compose(io.StringIO(text))
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
-        raise EngineError.single(
-            Reason.RULE_YAML_SYNTAX,
-            f"YAML syntax error: {problem}",
-            file=file,
-            line=mark.line + 1 if mark is not None else None,
-        ) from None
+        raise _syntax_error(exc, file) from None
     except (YAMLError, RecursionError) as exc:
         message = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise EngineError.single(

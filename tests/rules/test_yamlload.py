@@ -78,13 +78,13 @@ def test_decimal_sums_stay_exact() -> None:
 @pytest.mark.parametrize(
     ("text", "reason", "line"),
     [
-        ("a: 1\nb: [1, 2\nc: 3\n", Reason.RULE_YAML_SYNTAX, 3),
+        ("a: 1\nb: [1, 2\nc: 3\n", Reason.RULE_YAML_SYNTAX, 2),
         ("a: 1\n  b: 2\n", Reason.RULE_YAML_SYNTAX, 2),
         ("a: 'x\n", Reason.RULE_YAML_SYNTAX, 2),
         ("a: 1\n---\nb: 2\n", Reason.RULE_YAML_SYNTAX, 2),
         ("a: 1\nb: 2\na: 3\n", Reason.RULE_DUPLICATE_KEY, 3),
         ("x:\n  - k: 1\n    k: 2\n", Reason.RULE_DUPLICATE_KEY, 3),
-        ("a: &x 1\nb: *x\n", Reason.RULE_BAD_VALUE, 1),
+        ("a: &x 1\nb: *x\n", Reason.RULE_BAD_VALUE, 2),
         ("base: &b {x: 1}\nother:\n  <<: *b\n", Reason.RULE_BAD_VALUE, 3),
         ("a: !!python/object:os.system echo\n", Reason.RULE_BAD_VALUE, 1),
         ("a: !custom 1\n", Reason.RULE_BAD_VALUE, 1),
