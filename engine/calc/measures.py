@@ -48,8 +48,8 @@ from engine.rules.plan_schema import (
 )
 
 __all__ = [
-    "MEASURE_SCHEMA",
     "E2_UNITS",
+    "MEASURE_SCHEMA",
     "AnyMeasure",
     "MeasureResult",
     "compute_measures",
@@ -75,8 +75,9 @@ MEASURE_SCHEMA: dict[str, pl.DataType] = {
 }
 """One row per participant, period and measure. ``num / den`` is the exact value in hundredths
 of ``unit`` (``money``: cents of ``currency``; ``quantity``, ``count``: hundredths; ``ratio``:
-a plain ratio, 1 = 100%; ``number``: a formula's value, natural units, not hundredths). ``quota_e2`` is the window quota of an
-attainment. A null ``num`` means the value is undefined (see the findings)."""
+a plain ratio, 1 = 100%; ``number``: a formula's value, natural units, not hundredths).
+``quota_e2`` is the window quota of an attainment. A null ``num`` means the value is undefined
+(see the findings)."""
 
 E2_UNITS = frozenset({"money", "count", "quantity"})
 """Units whose ``num / den`` is in hundredths: the natural value is ``num / (den x 100)``."""

@@ -1,0 +1,360 @@
+"""The plan-calculation stage: measures, incentives and payouts for the periods asked for.
+
+:func:`calculate` is the stage function. It reads the loaded dataset, the credits frame and the
+rule set, and returns a :class:`CalcResult` of frames (``docs/plans.md``):
+
+* ``measures`` (:data:`engine.calc.measures.MEASURE_SCHEMA`) for the periods asked for;
+* ``incentives`` (:data:`engine.calc.incentives.INCENTIVE_SCHEMA`) and their per-line earnings
+  ``incentive_lines``;
+* ``payouts`` (:data:`engine.calc.fold.PAYOUT_SCHEMA`) with ``earned``, ``adjustments``,
+  ``draw``, ``recovered``, ``payable`` and ``currency``, and their ``adjustments`` detail;
+* ``state``: the carry state after the last period, to pass to the next run;
+* ``findings``: data problems met (no exchange rate, no quota, an unknown plan...).
+
+Running the periods one at a time, each run given the ``state`` of the one before, gives the
+same payouts as one run over all of them: measures read every credit they need from the credits
+frame (windows reach back within the year), and incentives of earlier periods are recomputed
+when a true-up or clawback needs them.
+
+Example:
+    >>> from engine.loading import dataset_from_rows
+    >>> ds = dataset_from_rows({
+    ...     "calendar": [{"period": "2026-01", "start_date": "2026-01-01",
+    ...                   "end_date": "2026-01-31"}],
+    ...     "participants": [{"participant_id": "P1", "role": "AE", "pay_currency": "USD",
+    ...                       "hire_date": "2025-01-01"}],
+    ...     "transactions": [{"transaction_id": "T1", "credit_date": "2026-01-05",
+    ...                       "amount": "120000.00", "currency": "USD", "seller_id": "P1"}],
+    ...     "plan_assignments": [{"participant_id": "P1", "plan_id": "AE",
+    ...                           "valid_from": "2026-01-01"}]})
+    >>> from engine.crediting.frames import CREDIT_SCHEMA
+    >>> credits = pl.DataFrame([{"transaction_id": "T1", "participant_id": "P1",
+    ...     "credit_type": "direct", "rule": "r", "level": 0, "direct_participant_id": "P1",
+    ...     "share_ppm": 1_000_000, "amount_cents": 12_000_000, "currency": "USD",
+    ...     "credit_date": ds.tables["transactions"]["credit_date"][0], "period": "2026-01",
+    ...     "held": False, "route_table": "transactions", "route_line": 2}], schema=CREDIT_SCHEMA)
+    >>> rules = Rules.model_validate({
+    ...     "measures": [{"name": "revenue", "kind": "sum"}],
+    ...     "rate_tables": [{"name": "ae", "kind": "retroactive", "tiers": [
+    ...         {"from": 0, "to": 100000, "rate": "5%"}, {"from": 100000, "rate": "8%"}]}],
+    ...     "plans": [{"id": "AE", "components": [
+    ...         {"name": "commission", "measure": "revenue", "rate_table": "ae"}]}]})
+    >>> result = calculate(ds, credits, rules, ["2026-01"])
+    >>> result.payouts.filter(pl.col("line") == "component").select(
+    ...     "component", "earned_cents", "payable_cents", "currency").rows()
+    [('commission', 960000, 960000, 'USD')]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict
+
+from engine.calc.exact import round_div_expr
+from engine.calc.fold import PayInputs, fold
+from engine.calc.incentives import Settings, compute_incentives
+from engine.calc.lines import build_lines
+from engine.calc.measures import compute_measures, measures_by_name
+from engine.calc.mechanics.clawbacks import check_measures, clawbacks
+from engine.calc.proration import plan_segments
+from engine.calc.quotas import FINDING_COLUMNS
+from engine.calc.state import empty_state
+from engine.calc.windows import calendar_frame
+from engine.errors import EngineError, Reason
+from engine.loading import Dataset
+from engine.money import RoundingMode
+from engine.rules.plan_schema import (
+    AttainmentMeasure,
+    CountMeasure,
+    CurveTable,
+    FormulaMeasure,
+    MatrixTable,
+    Plan,
+    SumMeasure,
+    TieredTable,
+)
+
+__all__ = ["CalcResult", "PlanRules", "Rules", "calculate"]
+
+
+class PlanRules(Protocol):
+    """What :func:`calculate` reads from a rule set (``engine.rules.RuleSet`` provides it)."""
+
+    @property
+    def measures(
+        self,
+    ) -> Sequence[SumMeasure | CountMeasure | AttainmentMeasure | FormulaMeasure]:
+        """The measures section."""
+        ...
+
+    @property
+    def rate_tables(self) -> Sequence[TieredTable | CurveTable | MatrixTable]:
+        """The rate_tables section."""
+        ...
+
+    @property
+    def plans(self) -> Sequence[Plan]:
+        """The plans section."""
+        ...
+
+
+class Rules(BaseModel):
+    """A minimal stand-alone rule set (the three plan sections and settings), for tests/docs.
+
+    Example:
+        >>> Rules.model_validate({"settings": {"rounding_point": "line"}}).settings
+        {'rounding_point': 'line'}
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    settings: dict[str, Any] = {}
+    measures: tuple[SumMeasure | CountMeasure | AttainmentMeasure | FormulaMeasure, ...] = ()
+    rate_tables: tuple[TieredTable | CurveTable | MatrixTable, ...] = ()
+    plans: tuple[Plan, ...] = ()
+
+
+@dataclass(frozen=True)
+class CalcResult:
+    """The frames of a plan calculation (see the module docstring)."""
+
+    measures: pl.DataFrame
+    incentives: pl.DataFrame
+    incentive_lines: pl.DataFrame
+    payouts: pl.DataFrame
+    adjustments: pl.DataFrame
+    state: pl.DataFrame
+    findings: pl.DataFrame
+
+
+def settings_of(rules: object) -> Settings:
+    """Rounding mode, rounding point and default boundary from ``rules.settings``.
+
+    Accepts a pydantic model or a mapping; absent values take the defaults (half_up, component,
+    lower_inclusive).
+
+    Example:
+        >>> settings_of(Rules()).rounding_point
+        'component'
+    """
+    raw = getattr(rules, "settings", None)
+    if raw is None:
+        return Settings()
+
+    def get(name: str, default: str) -> str:
+        value = raw.get(name) if isinstance(raw, dict) else getattr(raw, name, None)
+        return default if value is None else str(getattr(value, "value", value))
+
+    return Settings(
+        rounding_mode=RoundingMode(get("rounding_mode", "half_up")),
+        rounding_point=get("rounding_point", "component"),
+        boundary=get("boundary", "lower_inclusive"),
+    )
+
+
+def _periods(cal: pl.DataFrame, periods: Sequence[str] | None) -> list[str]:
+    known = cal["period"].to_list()
+    if periods is None:
+        return known
+    missing = sorted(set(periods) - set(known))
+    if missing:
+        raise EngineError.single(
+            Reason.UNKNOWN_REFERENCE,
+            f"periods {missing} are not in the calendar",
+            file="calendar",
+            column="period",
+        )
+    wanted = set(periods)
+    return [p for p in known if p in wanted]
+
+
+def _segments(
+    dataset: Dataset, plans: dict[str, Plan], cal: pl.DataFrame, mode: RoundingMode
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Plan segments with pay currency, rate date setting, hire period and prorated target."""
+    people = dataset.tables["participants"]
+    seg = plan_segments(dataset.tables["plan_assignments"], people, dataset.tables["calendar"])
+    unknown = seg.filter(~pl.col("plan_id").is_in(list(plans)))
+    findings = (
+        unknown.select("participant_id", "plan_id")
+        .unique()
+        .sort("participant_id", "plan_id")
+        .select(
+            "participant_id",
+            pl.lit(None, pl.Utf8).alias("period"),
+            pl.col("plan_id").alias("subject"),
+            pl.lit(Reason.NO_PLAN.value).alias("reason"),
+            pl.format("plan {} is assigned but not defined in the rule set", "plan_id").alias(
+                "message"
+            ),
+        )
+    )
+    seg = seg.filter(pl.col("plan_id").is_in(list(plans)))
+    starts = cal.select("seq", "start_date", "end_date")
+    first_start = cal["start_date"].min()
+    hire = people.select("participant_id", "hire_date", "pay_currency").join(starts, how="cross")
+    hire_seq = hire.filter(
+        (pl.col("hire_date") >= pl.col("start_date")) & (pl.col("hire_date") <= pl.col("end_date"))
+    ).select("participant_id", pl.col("seq").alias("hire_seq"))
+    del first_start
+    info = pl.DataFrame(
+        [
+            {
+                "plan_id": p.id,
+                "_pay_in": p.currency.pay_in,
+                "convert_at": p.currency.convert_at,
+                "_prorate_target": p.proration.target_incentive,
+            }
+            for p in plans.values()
+        ],
+        schema={
+            "plan_id": pl.Utf8,
+            "_pay_in": pl.Utf8,
+            "convert_at": pl.Utf8,
+            "_prorate_target": pl.Boolean,
+        },
+    )
+    target = pl.col("target_incentive_cents").fill_null(0)
+    seg = (
+        seg.join(info, on="plan_id", how="left")
+        .join(people.select("participant_id", "pay_currency"), on="participant_id", how="left")
+        .join(hire_seq, on="participant_id", how="left")
+        .with_columns(
+            pl.coalesce("_pay_in", "pay_currency").alias("pay_currency"),
+            pl.when(pl.col("_prorate_target"))
+            .then(
+                round_div_expr(target.cast(pl.Int128) * pl.col("plan_days"), pl.col("days"), mode)
+            )
+            .otherwise(target)
+            .cast(pl.Int64)
+            .alias("target_cents"),
+        )
+        .drop("_pay_in", "_prorate_target")
+    )
+    return seg, findings.cast(FINDING_COLUMNS)  # type: ignore[arg-type]
+
+
+def calculate(
+    dataset: Dataset,
+    credits: pl.DataFrame,
+    ruleset: PlanRules,
+    periods: Sequence[str] | None = None,
+    *,
+    state: pl.DataFrame | None = None,
+) -> CalcResult:
+    """Calculate measures, incentives and payouts for ``periods``.
+
+    Args:
+        dataset: the loaded data (calendar, participants, transactions, quotas,
+            plan_assignments, exchange_rates).
+        credits: the credits frame from crediting (every period the windows need).
+        ruleset: the rule set (measures, rate_tables, plans, settings).
+        periods: the periods to pay, default every calendar period.
+        state: the carry state returned by the run of the previous periods; None = nothing
+            carried (the first run).
+
+    Returns:
+        The result frames, sorted by participant, period (calendar order), plan and component.
+
+    Raises:
+        EngineError: a rule-set problem found while calculating (an unknown column in a
+            condition, a table value that does not fit its scale...), or an exact value out of
+            range (``OVERFLOW``).
+    """
+    settings = settings_of(ruleset)
+    mode = settings.rounding_mode
+    calendar = dataset.tables["calendar"]
+    cal = calendar_frame(calendar)
+    paid = _periods(cal, periods)
+    plans = {p.id: p for p in ruleset.plans}
+    check_measures(plans, measures_by_name(list(ruleset.measures)))
+    seg, seg_findings = _segments(dataset, plans, cal, mode)
+    if paid:
+        last = max(int(s) for s in cal.filter(pl.col("period").is_in(paid))["seq"])
+        rate_periods = cal.filter(pl.col("seq") <= last)["period"].to_list()
+    else:
+        rate_periods = []
+    seg_rated = seg.filter(pl.col("period").is_in(rate_periods))
+    pay = pl.concat(
+        [
+            seg_rated.sort("plan_id")
+            .group_by("participant_id", "period", maintain_order=True)
+            .agg(pl.col("pay_currency").first(), pl.col("convert_at").first()),
+            dataset.tables["participants"]
+            .select("participant_id", "pay_currency")
+            .join(pl.DataFrame({"period": rate_periods}, schema={"period": pl.Utf8}), how="cross")
+            .select(
+                "participant_id",
+                "period",
+                "pay_currency",
+                pl.lit("credit_date").alias("convert_at"),
+            ),
+        ]
+    ).unique(["participant_id", "period"], keep="first", maintain_order=True)
+    lines = build_lines(
+        credits.filter(pl.col("period").is_in(rate_periods)),
+        transactions=dataset.tables["transactions"],
+        pay=pay,
+        calendar=calendar,
+        rates=dataset.tables["exchange_rates"],
+        mode=mode,
+    )
+    measures = compute_measures(
+        lines,
+        list(ruleset.measures),
+        calendar=calendar,
+        quotas=dataset.tables["quotas"],
+        participants=dataset.tables["participants"],
+        population=seg_rated.select("participant_id", "period", "pay_currency"),
+        periods=rate_periods,
+        mode=mode,
+    )
+    incentives = compute_incentives(
+        measures=measures.frame,
+        lines=lines,
+        measure_defs=measures_by_name(list(ruleset.measures)),
+        tables={t.name: t for t in ruleset.rate_tables},
+        plans=list(plans.values()),
+        segments=seg_rated,
+        calendar=calendar,
+        settings=settings,
+    )
+    claws = clawbacks(
+        plans=plans,
+        lines=lines,
+        incentive_lines=incentives.lines,
+        incentives=incentives.frame,
+        calendar=calendar,
+        periods=paid,
+        mode=mode,
+    )
+    rated = incentives.frame.join(cal.select("period", "seq", "year"), on="period", how="left")
+    result = fold(
+        PayInputs(
+            segments=seg,
+            rated=rated,
+            clawbacks=claws.frame,
+            plans=plans,
+            periods=paid,
+            calendar=cal,
+            mode=mode,
+        ),
+        state if state is not None else empty_state(),
+    )
+    in_paid = pl.col("period").is_in(paid)
+    findings = pl.concat(
+        [seg_findings, lines.findings, measures.findings, incentives.findings, claws.findings]
+    ).filter(pl.col("period").is_null() | in_paid)
+    return CalcResult(
+        measures=measures.frame.filter(in_paid),
+        incentives=incentives.frame.filter(in_paid),
+        incentive_lines=incentives.lines.filter(in_paid),
+        payouts=result.payouts,
+        adjustments=result.adjustments,
+        state=result.state,
+        findings=findings.unique(maintain_order=True),
+    )
