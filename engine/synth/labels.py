@@ -11,22 +11,47 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
+
+_ZERO = ord("0")
 
 
 def id_labels(prefix: str, numbers: np.ndarray, width: int, name: str = "") -> pl.Series:
-    """``prefix`` + the zero-padded number; a negative number gives null.
+    """``prefix`` + the number zero-padded to ``width`` digits; a negative number gives null.
+
+    The text is assembled digit by digit in a fixed-width byte matrix (a loop over the ~10
+    digit positions, never over rows) and handed to Arrow without a copy per row. Numbers
+    wider than ``width`` get more digits, for every label of the call.
 
     Example:
         >>> id_labels("T", np.array([5, -1]), 3).to_list()
         ['T005', None]
+        >>> id_labels("C", np.array([12345]), 3).to_list()
+        ['C12345']
     """
-    values = pl.Series(name, numbers, dtype=pl.Int64)
-    text = pl.select(
-        pl.when(pl.lit(values) >= 0).then(
-            pl.lit(prefix) + pl.lit(values).cast(pl.Utf8).str.zfill(width)
-        )
-    ).to_series()
-    return text.alias(name)
+    values = np.asarray(numbers, dtype=np.int64)
+    n = values.size
+    valid = values >= 0
+    top = int(values.max()) if n else 0
+    width = max(width, len(str(max(top, 0))))
+    head = np.frombuffer(prefix.encode("ascii"), dtype=np.uint8)
+    size = head.size + width
+    text = np.empty((n, size), dtype=np.uint8)
+    text[:, : head.size] = head
+    rest = np.where(valid, values, 0)
+    for position in range(size - 1, head.size - 1, -1):
+        text[:, position] = _ZERO + rest % 10
+        rest //= 10
+    offsets = np.arange(0, (n + 1) * size, size, dtype=np.int64)
+    nulls = int(n - valid.sum())
+    validity = None if nulls == 0 else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    array = pa.Array.from_buffers(
+        pa.large_string(),
+        n,
+        [validity, pa.py_buffer(offsets), pa.py_buffer(text)],
+        null_count=nulls,
+    )
+    return pl.Series(name, array)
 
 
 def take(labels: pl.Series, index: np.ndarray, name: str = "") -> pl.Series:

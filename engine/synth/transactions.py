@@ -77,7 +77,7 @@ class TxContext:
     seed: int
     transactions: int
     kind_cdf: np.ndarray
-    day_cdf: np.ndarray
+    day_p: np.ndarray
     territory_cdf: np.ndarray
     territory_currency: np.ndarray
     pay_currency: np.ndarray
@@ -123,7 +123,7 @@ class TxContext:
             seed=seed,
             transactions=transactions,
             kind_cdf=np.cumsum(kind_shares(pools, params)),
-            day_cdf=np.cumsum(day_w / day_w.sum()),
+            day_p=day_w / day_w.sum(),
             territory_cdf=np.cumsum(terr.weight / terr.weight.sum()),
             territory_currency=terr.currency,
             pay_currency=org.currency,
@@ -184,7 +184,8 @@ def _named(rng: np.random.Generator, pool: Pool, day: np.ndarray) -> np.ndarray:
 def _sales(ctx: TxContext, rng: np.random.Generator, n: int) -> _Rows:
     p = ctx.params
     kind = _pick(ctx.kind_cdf, rng.random(n)).astype(np.int8)
-    day = _pick(ctx.day_cdf, rng.random(n)).astype(np.int32)
+    # Days drawn as counts per day, so rows come out already in date order (cheap to sort).
+    day = np.repeat(np.arange(ctx.day_p.size, dtype=np.int32), rng.multinomial(n, ctx.day_p))
     territory = np.full(n, -1, dtype=np.int32)
     seller = np.full(n, -1, dtype=np.int32)
     product = np.empty(n, dtype=np.int8)
@@ -310,7 +311,7 @@ def generate_block(
     rows_all = _concat([sales, returns])
     n = rows_all.day.size
     reference = np.concatenate([np.full(sales.day.size, -1), orig])
-    order = np.argsort(rows_all.day, kind="stable")
+    order = np.argsort(rows_all.day.astype(np.int16), kind="stable")  # radix sort
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n)
     ref = reference[order]
