@@ -9,7 +9,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from engine.errors import Reason
-from engine.loading import load_dataset
+from engine.loading import Dataset, load_dataset
 
 from .support import OPTIONAL_EXTRAS, SAMPLE, copy_company, loaded
 
@@ -27,8 +27,10 @@ def _with_transactions(tmp_path: Path, body: str | bytes) -> Path:
     return data
 
 
-def _findings(data: Path, file: str = "transactions.csv") -> list[tuple[int | None, str, str]]:
-    ds = load_dataset(data)
+def _findings(
+    data: Path | Dataset, file: str = "transactions.csv"
+) -> list[tuple[int | None, str, str]]:
+    ds = data if isinstance(data, Dataset) else load_dataset(data)
     mine = ds.rejects.filter(pl.col("file") == file)
     return sorted(mine.select("line", "column", "reason").rows(), key=lambda r: (r[0] or 0, r[1]))
 
@@ -47,8 +49,8 @@ def test_whitespace_around_values_and_headers_is_ignored(tmp_path: Path) -> None
         "  T1 ,2026-01-06 , 100.50 ,USD , T-WEST-1\n"
     )
     data = _with_transactions(tmp_path, body)
-    assert _findings(data) == []
     ds = load_dataset(data)
+    assert _findings(ds) == []
     row = ds.tables["transactions"].row(0, named=True)
     assert (row["transaction_id"], row["amount_cents"], row["territory_id"]) == (
         "T1",
@@ -60,16 +62,17 @@ def test_whitespace_around_values_and_headers_is_ignored(tmp_path: Path) -> None
 def test_quoted_delimiter_in_a_text_cell(tmp_path: Path) -> None:
     body = f'{HEADER}\nT1,2026-01-06,100.00,USD,X,"Acme, Inc.",T-WEST-1,,,,\n'
     data = _with_transactions(tmp_path, body)
-    assert _findings(data) == []
     ds = load_dataset(data)
+    assert _findings(ds) == []
     assert ds.tables["transactions"]["customer"].to_list() == ["Acme, Inc."]
 
 
 def test_blank_optional_cells_are_null_and_blank_required_cells_rejected(tmp_path: Path) -> None:
     body = f"{HEADER}\nT1,2026-01-06,100.00,USD,,,,,,,\n,2026-01-06,5.00,USD,,,,,,,\n"
     data = _with_transactions(tmp_path, body)
-    assert _findings(data) == [(3, "transaction_id", Reason.REQUIRED_VALUE_MISSING.value)]
-    row = load_dataset(data).tables["transactions"].row(0, named=True)
+    ds = load_dataset(data)
+    assert _findings(ds) == [(3, "transaction_id", Reason.REQUIRED_VALUE_MISSING.value)]
+    row = ds.tables["transactions"].row(0, named=True)
     assert row["territory_id"] is None
     assert row["quantity_e2"] is None
 
@@ -77,8 +80,8 @@ def test_blank_optional_cells_are_null_and_blank_required_cells_rejected(tmp_pat
 def test_extra_columns_of_transactions_are_kept_as_text(tmp_path: Path) -> None:
     body = f"{HEADER},region_code\nT1,2026-01-06,100.00,USD,,,,,,,,007\n"
     data = _with_transactions(tmp_path, body)
-    assert _findings(data) == []
     ds = load_dataset(data)
+    assert _findings(ds) == []
     assert ds.tables["transactions"]["region_code"].to_list() == ["007"]
 
 
@@ -107,8 +110,8 @@ def test_line_numbers_after_a_multiline_cell(tmp_path: Path) -> None:
 def test_blank_line_in_the_middle_is_skipped_and_lines_stay_physical(tmp_path: Path) -> None:
     body = f"{HEADER}\nT1,2026-01-06,1.00,USD,,,,,,,\n\nT2,2026-01-06,1.005,USD,,,,,,,\n"
     data = _with_transactions(tmp_path, body)
-    assert _findings(data) == [(4, "amount", Reason.TOO_MANY_DECIMALS.value)]
     ds = load_dataset(data)
+    assert _findings(ds) == [(4, "amount", Reason.TOO_MANY_DECIMALS.value)]
     assert ds.accounting.filter(pl.col("table") == "transactions")["rows_read"].item() == 2
 
 

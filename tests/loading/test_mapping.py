@@ -12,7 +12,7 @@ from engine.contract import TABLES
 from engine.errors import EngineError, Reason
 from engine.loading import load_dataset
 
-from .support import SAMPLE, copy_company, loaded, read_text_frame
+from .support import OPTIONAL_EXTRAS, SAMPLE, copy_company, loaded, read_text_frame
 
 VENDOR_NAMES = {
     "transaction_id": "ORDER_ID",
@@ -32,7 +32,7 @@ def _to_dmy(frame: pl.DataFrame, table: str) -> pl.DataFrame:
 
 
 def _vendor_export(tmp_path: Path) -> Path:
-    data = copy_company(SAMPLE, tmp_path / "data", skip=("transactions.csv",))
+    data = copy_company(SAMPLE, tmp_path / "data", skip=("transactions.csv", *OPTIONAL_EXTRAS))
     frame = _to_dmy(read_text_frame(SAMPLE / "transactions.csv"), "transactions")
     (data / "exports").mkdir()
     frame.rename(VENDOR_NAMES).write_csv(data / "exports" / "SALES_EXPORT.csv", separator=";")
@@ -98,7 +98,7 @@ def test_global_date_format_applies_to_every_table(tmp_path: Path) -> None:
 
 
 def test_table_date_format_overrides_the_global_one(tmp_path: Path) -> None:
-    data = copy_company(SAMPLE, tmp_path / "data", skip=("calendar.csv",))
+    data = copy_company(SAMPLE, tmp_path / "data", skip=("calendar.csv", *OPTIONAL_EXTRAS))
     _to_dmy(read_text_frame(SAMPLE / "calendar.csv"), "calendar").write_csv(data / "calendar.csv")
     _mapping(data, 'tables:\n  calendar:\n    date_format: "%d/%m/%Y"\n')
     ds = load_dataset(data)
@@ -107,7 +107,7 @@ def test_table_date_format_overrides_the_global_one(tmp_path: Path) -> None:
 
 
 def test_wrong_date_format_rejects_every_date(tmp_path: Path) -> None:
-    data = copy_company(SAMPLE, tmp_path / "data")
+    data = copy_company(SAMPLE, tmp_path / "data", skip=OPTIONAL_EXTRAS)
     _mapping(data, 'tables:\n  transactions:\n    date_format: "%d/%m/%Y"\n')
     ds = load_dataset(data)
     bad = ds.rejects.filter(pl.col("file") == "transactions.csv")
@@ -117,7 +117,7 @@ def test_wrong_date_format_rejects_every_date(tmp_path: Path) -> None:
 
 
 def test_mapped_source_column_absent_is_a_missing_contract_column(tmp_path: Path) -> None:
-    data = copy_company(SAMPLE, tmp_path / "data", skip=("transactions.csv",))
+    data = copy_company(SAMPLE, tmp_path / "data", skip=("transactions.csv", *OPTIONAL_EXTRAS))
     frame = read_text_frame(SAMPLE / "transactions.csv").rename({"amount": "GROSS"})
     frame.write_csv(data / "transactions.csv")
     _mapping(data, "tables:\n  transactions:\n    columns:\n      amount: NET_VALUE\n")
@@ -129,7 +129,7 @@ def test_mapped_source_column_absent_is_a_missing_contract_column(tmp_path: Path
 def test_mapped_source_column_absent_is_not_replaced_by_the_contract_name(
     tmp_path: Path,
 ) -> None:
-    data = copy_company(SAMPLE, tmp_path / "data")
+    data = copy_company(SAMPLE, tmp_path / "data", skip=OPTIONAL_EXTRAS)
     _mapping(data, "tables:\n  transactions:\n    columns:\n      amount: NET_VALUE\n")
     ds = load_dataset(data)
     missing = ds.rejects.filter(pl.col("reason") == Reason.COLUMN_MISSING.value)
@@ -167,7 +167,7 @@ def test_mapped_source_column_absent_is_not_replaced_by_the_contract_name(
     ],
 )
 def test_bad_mapping(tmp_path: Path, text: str, expected: list[tuple[str, str]]) -> None:
-    data = copy_company(SAMPLE, tmp_path / "data")
+    data = copy_company(SAMPLE, tmp_path / "data", skip=OPTIONAL_EXTRAS)
     _mapping(data, text)
     with pytest.raises(EngineError) as exc:
         load_dataset(data)
@@ -176,7 +176,7 @@ def test_bad_mapping(tmp_path: Path, text: str, expected: list[tuple[str, str]])
 
 
 def test_mapping_that_is_not_yaml(tmp_path: Path) -> None:
-    data = copy_company(SAMPLE, tmp_path / "data")
+    data = copy_company(SAMPLE, tmp_path / "data", skip=OPTIONAL_EXTRAS)
     _mapping(data, "tables: [unclosed\n")
     with pytest.raises(EngineError) as exc:
         load_dataset(data)
@@ -185,7 +185,7 @@ def test_mapping_that_is_not_yaml(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["../../etc/passwd", "/etc/passwd", "sub/../../outside.csv"])
 def test_mapped_file_may_not_leave_the_data_directory(tmp_path: Path, name: str) -> None:
-    data = copy_company(SAMPLE, tmp_path / "data")
+    data = copy_company(SAMPLE, tmp_path / "data", skip=OPTIONAL_EXTRAS)
     (tmp_path / "outside.csv").write_text("transaction_id\nT1\n")
     _mapping(data, f"tables:\n  transactions:\n    file: {name}\n")
     with pytest.raises(EngineError) as exc:
@@ -194,7 +194,7 @@ def test_mapped_file_may_not_leave_the_data_directory(tmp_path: Path, name: str)
 
 
 def test_mapping_file_given_but_missing(tmp_path: Path) -> None:
-    data = copy_company(SAMPLE, tmp_path / "data")
+    data = copy_company(SAMPLE, tmp_path / "data", skip=OPTIONAL_EXTRAS)
     with pytest.raises(EngineError) as exc:
         load_dataset(data, tmp_path / "nope.yaml")
     assert exc.value.reason is Reason.FILE_MISSING
@@ -207,7 +207,7 @@ def test_missing_data_directory(tmp_path: Path) -> None:
 
 
 def test_mapped_file_of_an_optional_table_missing(tmp_path: Path) -> None:
-    data = copy_company(SAMPLE, tmp_path / "data")
+    data = copy_company(SAMPLE, tmp_path / "data", skip=OPTIONAL_EXTRAS)
     _mapping(data, "tables:\n  quotas:\n    file: QUOTA_EXPORT.csv\n")
     ds = load_dataset(data)
     found = ds.rejects.select("file", "reason").rows()
@@ -215,7 +215,7 @@ def test_mapped_file_of_an_optional_table_missing(tmp_path: Path) -> None:
 
 
 def test_mapped_column_when_the_file_also_has_the_contract_name(tmp_path: Path) -> None:
-    data = copy_company(SAMPLE, tmp_path / "data", skip=("transactions.csv",))
+    data = copy_company(SAMPLE, tmp_path / "data", skip=("transactions.csv", *OPTIONAL_EXTRAS))
     frame = read_text_frame(SAMPLE / "transactions.csv")
     frame = frame.with_columns(pl.col("amount").alias("NET_VALUE"), pl.lit("0").alias("amount"))
     frame.write_csv(data / "transactions.csv")

@@ -13,7 +13,7 @@ from engine.contract import TABLES
 from engine.errors import Reason
 from engine.loading import Dataset, load_dataset
 
-from .support import SAMPLE, copy_company, loaded, read_text_frame
+from .support import OPTIONAL_EXTRAS, SAMPLE, copy_company, loaded, read_text_frame
 
 LINE = "source_line"
 
@@ -55,7 +55,7 @@ def test_parquet_company_loads_like_the_csv_one(tmp_path: Path) -> None:
 
 def test_typed_parquet_columns_load_like_text(tmp_path: Path) -> None:
     """Dates as Date, amounts as Decimal(18, 2), quantities as Int64: no float on the way."""
-    data = copy_company(SAMPLE, tmp_path / "data", skip=("transactions.csv",))
+    data = copy_company(SAMPLE, tmp_path / "data", skip=("transactions.csv", *OPTIONAL_EXTRAS))
     frame = read_text_frame(SAMPLE / "transactions.csv").with_columns(
         pl.col("credit_date").str.to_date(),
         pl.col("amount").map_elements(Decimal, return_dtype=pl.Decimal(18, 2)),
@@ -70,7 +70,7 @@ def test_typed_parquet_columns_load_like_text(tmp_path: Path) -> None:
 
 
 def test_float_amounts_are_never_rounded_silently(tmp_path: Path) -> None:
-    data = copy_company(SAMPLE, tmp_path / "data", skip=("transactions.csv",))
+    data = copy_company(SAMPLE, tmp_path / "data", skip=("transactions.csv", *OPTIONAL_EXTRAS))
     frame = read_text_frame(SAMPLE / "transactions.csv").with_columns(
         pl.col("amount").cast(pl.Float64)
     )
@@ -106,7 +106,7 @@ def test_bad_row_in_a_later_part_is_numbered_across_parts(tmp_path: Path) -> Non
 
 
 def test_unreadable_parquet_file(tmp_path: Path) -> None:
-    data = copy_company(SAMPLE, tmp_path / "data", skip=("quotas.csv",))
+    data = copy_company(SAMPLE, tmp_path / "data", skip=("quotas.csv", *OPTIONAL_EXTRAS))
     (data / "quotas.parquet").write_bytes(b"PAR1 this is not parquet")
     ds = load_dataset(data)
     rows = ds.rejects.select("file", "line", "reason").rows()
@@ -114,7 +114,7 @@ def test_unreadable_parquet_file(tmp_path: Path) -> None:
 
 
 def test_empty_parquet_file(tmp_path: Path) -> None:
-    data = copy_company(SAMPLE, tmp_path / "data", skip=("quotas.csv",))
+    data = copy_company(SAMPLE, tmp_path / "data", skip=("quotas.csv", *OPTIONAL_EXTRAS))
     read_text_frame(SAMPLE / "quotas.csv").head(0).write_parquet(data / "quotas.parquet")
     ds = load_dataset(data)
     rows = ds.rejects.select("file", "line", "reason").rows()
@@ -153,7 +153,7 @@ def test_typed_dates_ignore_a_text_date_format(tmp_path: Path) -> None:
 
 
 def test_timestamp_columns_are_not_dates(tmp_path: Path) -> None:
-    data = copy_company(SAMPLE, tmp_path / "data", skip=("transactions.csv",))
+    data = copy_company(SAMPLE, tmp_path / "data", skip=("transactions.csv", *OPTIONAL_EXTRAS))
     frame = read_text_frame(SAMPLE / "transactions.csv")
     frame.with_columns(pl.col("credit_date").str.to_datetime("%Y-%m-%d")).write_parquet(
         data / "transactions.parquet"
