@@ -288,6 +288,47 @@ def _to_decimal(text: str) -> Decimal | None:
     return Decimal(format(number, "f"))  # positional: 1e3 -> 1000, 2.50 stays 2.50
 
 
+def _flow_depth_problem(text: str, file: str) -> EngineError | None:
+    """Refuse flow collections (``[``/``{``) nested beyond :data:`MAX_NESTING`, before parsing.
+
+    The YAML scanner slows down sharply on deep flow nesting, so this linear pre-scan (which
+    skips quoted text and comments) stops a hostile file early.
+    """
+    depth, line, quote = 0, 1, ""
+    prev = "\n"
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\n":
+            line += 1
+        if quote:
+            if ch == "\\" and quote == '"':
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch == "#" and prev in " \t\n":
+            end = text.find("\n", i)
+            i = len(text) if end < 0 else end
+            continue
+        elif ch in "'\"" and prev in " \t\n[{,:-?":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return EngineError.single(
+                    Reason.RULE_BAD_VALUE,
+                    f"the document is nested more than {MAX_NESTING} levels deep",
+                    file=file,
+                    line=line,
+                    hint="flatten the structure",
+                )
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+        prev = ch
+        i += 1
+    return None
+
+
 def _syntax_error(exc: MarkedYAMLError, file: str) -> EngineError:
     """A syntax error at its line; an unclosed ``[`` or ``{`` is reported where it opens."""
     problem, context = exc.problem or "invalid YAML", exc.context or ""
@@ -326,6 +367,9 @@ def parse_yaml(text: str, file: str = "<string>") -> YamlDoc:
         ...
         engine.errors.EngineError: r.yaml:3 [a] RULE_DUPLICATE_KEY: key 'a' is repeated...
     """
+    too_deep = _flow_depth_problem(text, file)
+    if too_deep is not None:
+        raise too_deep
     yaml = YAML(typ="safe", pure=True)
     try:
         node = yaml.compose(io.StringIO(text))

@@ -455,7 +455,7 @@ def _user_row(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(CONDITIONS, st.lists(_row(), min_size=1, max_size=8))
 def test_compiled_matches_reference(node: Node, rows: list[dict[str, Any]]) -> None:
     text = format_condition(node)

@@ -91,7 +91,8 @@ def test_decimal_sums_stay_exact() -> None:
         ("a: .inf\n", Reason.RULE_BAD_VALUE, 1),
         ("a: .nan\n", Reason.RULE_BAD_VALUE, 1),
         ("? [1, 2]\n: x\n", Reason.RULE_BAD_TYPE, 1),
-        ("[" * 3000 + "]" * 3000, Reason.RULE_YAML_SYNTAX, None),
+        ("[" * 5000 + "]" * 5000, Reason.RULE_BAD_VALUE, 1),
+        ("a: 1\nb:\n" + "  [" * 65 + " ]" * 65, Reason.RULE_BAD_VALUE, 3),
         ("a:" + " [" * 100 + " ]" * 100 + "\n", Reason.RULE_BAD_VALUE, 1),
     ],
 )
@@ -138,3 +139,14 @@ def test_load_yaml_file_errors(tmp_path: Path) -> None:
 def test_format_path() -> None:
     assert format_path(()) == ""
     assert format_path(("a", 0, 1, "b")) == "a[0][1].b"
+
+
+def test_brackets_in_quotes_and_comments_do_not_count_as_nesting() -> None:
+    text = 'a: \'[[[[\'\n# [[[[[ {{{{\nb: "{{{\\"{{"\nc: ' + "[" * 60 + "]" * 60 + "\n"
+    data = parse_yaml(text).data
+    assert data["a"] == "[[[["
+    assert data["b"] == '{{{"{{'
+    depth, value = 0, data["c"]
+    while isinstance(value, list):
+        value, depth = (value[0] if value else None), depth + 1
+    assert depth == 60
