@@ -95,7 +95,7 @@ def test_every_loader_reason_has_a_fixture() -> None:
 
 
 def test_all_problems_combines_every_kind() -> None:
-    """all_problems holds every data reason except a missing required file (that is exit 2)."""
+    """all_problems holds every data reason but FILE_MISSING (exit 2) and FILE_UNREADABLE."""
     everything = {Reason(f[3]) for f in read_expected(BAD / "all_problems").findings}
     wanted = loader_reasons() - CONFIG_REASONS - {Reason.FILE_MISSING, Reason.FILE_UNREADABLE}
     assert wanted <= everything
