@@ -173,3 +173,69 @@ def value(
     )
     assert row.height == 1, row
     return row["num"].item(), row["den"].item()
+
+
+def assign(
+    pid: str, plan: str, start: str = "2026-01-01", end: str = "", target: str = ""
+) -> dict[str, str]:
+    return {
+        "participant_id": pid,
+        "plan_id": plan,
+        "valid_from": start,
+        "valid_to": end,
+        "target_incentive": target,
+    }
+
+
+def calc(
+    rules: dict[str, Any],
+    *,
+    participants: Sequence[dict[str, str]] = (),
+    transactions: Sequence[dict[str, str]] = (),
+    quotas: Sequence[dict[str, str]] = (),
+    plans: Sequence[dict[str, str]] = (),
+    rates: Sequence[dict[str, str]] = (),
+    periods: Sequence[str] | None = ("2026-01",),
+    held: Iterable[str] = (),
+    state: pl.DataFrame | None = None,
+):
+    """Build a dataset, credit each transaction to its seller, and calculate."""
+    from engine.calc.payouts import Rules, calculate
+
+    ds = build(
+        participants=participants or [person("A")],
+        transactions=transactions,
+        quotas=quotas,
+        plans=plans or [assign("A", "P")],
+        rates=rates,
+    )
+    return calculate(
+        ds, direct_credits(ds, held), Rules.model_validate(rules), periods, state=state
+    )
+
+
+def one_plan(
+    component: dict[str, Any], table: dict[str, Any], *measures: dict[str, Any], **plan: Any
+) -> dict[str, Any]:
+    """Rules with one plan ``P`` of one component ``c``, table ``t`` and the given measures."""
+    comp = {"name": "c", "rate_table": "t", **component}
+    return {
+        "measures": list(measures) or [{"name": "rev", "kind": "sum"}],
+        "rate_tables": [{"name": "t", **table}],
+        "plans": [{"id": "P", "components": [comp], **plan}],
+    }
+
+
+def earned(result, component: str = "c", period: str = "2026-01", pid: str = "A") -> int:
+    rows = result.incentives.filter(
+        (pl.col("participant_id") == pid)
+        & (pl.col("period") == period)
+        & (pl.col("component") == component)
+    )
+    assert rows.height == 1, rows
+    return rows["rated_cents"].item()
+
+
+def payable(result, period: str = "2026-01", pid: str = "A") -> int:
+    rows = result.payouts.filter((pl.col("participant_id") == pid) & (pl.col("period") == period))
+    return rows["payable_cents"].sum()
