@@ -4,10 +4,11 @@
 directory: ``calendar``, ``participants``, ``hierarchy``, ``territories``,
 ``territory_owners``, ``transactions``, ``transaction_sellers``, ``quotas``,
 ``plan_assignments`` and ``exchange_rates``, plus ``synth.json`` describing the run. The same
-seed, counts and format give byte-identical files on any machine with the same library
-versions, whatever the thread count. Transactions are generated and written in blocks of a
-million rows, so memory stays bounded at every scale; above 20 million transactions
-(scale L) they are written as Parquet parts ``transactions/part-00000.parquet``...
+seed, counts and format give byte-identical files on any machine with the same numpy, Polars
+and pyarrow versions (recorded in ``synth.json``), whatever the thread count. Transactions
+are generated and written in blocks of a million rows, so memory stays bounded at every
+scale; above 20 million transactions (scale L) they are written as Parquet parts
+``transactions/part-00000.parquet``...
 
 See ``docs/synth.md`` for what is generated and why.
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import json
 import time
+from importlib.metadata import version
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -218,6 +220,7 @@ def _manifest(size: Scale, seed: int, fmt: str, rows: dict[str, int], params: Pa
         "transactions": size.transactions,
         "participants": size.participants,
         "rows": rows,
+        "library_versions": {lib: version(lib) for lib in ("numpy", "polars", "pyarrow")},
         "params": asdict(params),
     }
     return json.dumps(body, indent=2, default=str) + "\n"
