@@ -99,10 +99,11 @@ def load_dataset(data_dir: Path, mapping: Path | None = None) -> Dataset:
     config = load_mapping(data_dir, mapping)
     raws: dict[str, RawTable | None] = {}
     file_errors: dict[str, pl.DataFrame] = {}
+    displays: dict[str, str] = {}
     for name in LOAD_ORDER:
         table_map = config.for_table(name)
         path = locate(data_dir, name, table_map, config.source)
-        display = table_map.file or f"{name}.csv"
+        display = displays[name] = table_map.file or f"{name}.csv"
         if path is None:
             raws[name] = None
             if TABLES[name].required or table_map.file is not None:
@@ -110,7 +111,7 @@ def load_dataset(data_dir: Path, mapping: Path | None = None) -> Dataset:
                     display, Reason.FILE_MISSING, f"required table {name} not found"
                 )
             continue
-        display = path.relative_to(data_dir).as_posix()
+        display = displays[name] = path.relative_to(data_dir).as_posix()
         try:
             raws[name] = read_table(name, path, display, table_map)
         except EngineError as exc:
@@ -121,7 +122,7 @@ def load_dataset(data_dir: Path, mapping: Path | None = None) -> Dataset:
                     for f in exc.findings
                 ]
             )
-    return _validate(raws, file_errors, config, data_dir)
+    return _validate(raws, file_errors, config, data_dir, displays)
 
 
 def dataset_from_rows(rows: MappingABC[str, list[dict[str, str]]]) -> Dataset:
@@ -162,7 +163,8 @@ def dataset_from_rows(rows: MappingABC[str, list[dict[str, str]]]) -> Dataset:
         for name in LOAD_ORDER
         if raws[name] is None and TABLES[name].required
     }
-    return _validate(raws, file_errors, Mapping(), None)
+    displays = {name: f"{name} (inline)" for name in LOAD_ORDER}
+    return _validate(raws, file_errors, Mapping(), None, displays)
 
 
 def _file_finding(file: str, reason: Reason, message: str, line: int | None = None) -> pl.DataFrame:
@@ -187,6 +189,7 @@ def _validate(
     file_errors: dict[str, pl.DataFrame],
     config: Mapping,
     root: Path | None,
+    displays: dict[str, str],
 ) -> Dataset:
     done: dict[str, pl.DataFrame] = {}
     all_findings: list[pl.DataFrame] = list(file_errors.values())
@@ -198,7 +201,8 @@ def _validate(
         if raw is None:
             done[name] = empty_table(table)
             status = "unusable" if name in file_errors else "absent"
-            accounting.append(_account(name, None, 0, 0, status))
+            file = displays[name] if name in file_errors else None
+            accounting.append(_account(name, file, 0, 0, status))
             continue
         hashes[raw.file] = raw.sha256
         frame = raw.frame

@@ -83,7 +83,7 @@ def read_table(table: str, path: Path, display: str, mapping: TableMapping) -> R
     """
     malformed = _malformed_frame([])
     if path.is_dir() or path.suffix.lower() == ".parquet":
-        frame = _read_parquet(path, display)
+        frame = _read_parquet(path, display, mapping.date_format)
     else:
         frame, malformed = _read_csv(path, display, mapping.delimiter)
     frame = _normalise(frame, mapping)
@@ -112,9 +112,18 @@ def _read_csv(path: Path, display: str, delimiter: str) -> tuple[pl.DataFrame, p
             line=line,
         ) from None
     text = text.replace("\r\n", "\n")
-    frame = _polars_csv(text, delimiter)
-    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
-    if frame is not None and lines == frame.height + 1 and "\n\n" not in text:
+    header_line = text.split("\n", 1)[0]
+    names = [h.strip() for h in next(csv.reader([header_line], delimiter=delimiter), [])]
+    if len(set(names)) != len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise EngineError.single(
+            Reason.FILE_UNREADABLE,
+            f"the header names a column twice: {', '.join(twice)}",
+            file=display,
+            line=1,
+        )
+    frame = _polars_csv(text, delimiter) if _simple_csv(text, delimiter) else None
+    if frame is not None:
         malformed = _malformed_frame([])
         frame = frame.with_columns(pl.int_range(2, frame.height + 2, dtype=pl.Int64).alias(LINE))
     else:
@@ -122,6 +131,18 @@ def _read_csv(path: Path, display: str, delimiter: str) -> tuple[pl.DataFrame, p
     if frame.height == 0 and malformed.height == 0:
         raise EngineError.single(Reason.FILE_EMPTY, "the file has no data rows", file=display)
     return frame, malformed
+
+
+def _simple_csv(text: str, delimiter: str) -> bool:
+    """True when Polars' reader gives one row per line with the header's fields.
+
+    That is: no quotes, no blank lines, and the same number of delimiters on every line.
+    """
+    if '"' in text or "\n\n" in text.rstrip("\n") or text.endswith("\n\n"):
+        return False
+    lines = pl.Series(text.rstrip("\n").split("\n"))
+    counts = lines.str.count_matches(delimiter, literal=True)
+    return bool(counts.n_unique() == 1)
 
 
 def _polars_csv(text: str, delimiter: str) -> pl.DataFrame | None:
@@ -164,10 +185,6 @@ def _careful_csv(text: str, delimiter: str, display: str) -> tuple[pl.DataFrame,
     if header is None:
         raise EngineError.single(Reason.FILE_EMPTY, "the file has no header", file=display)
     names = [h.strip() for h in header]
-    if len(set(names)) != len(names):
-        raise EngineError.single(
-            Reason.FILE_UNREADABLE, "the header names a column twice", file=display, line=1
-        )
     frame = pl.DataFrame(
         {name: [r[i] for r in rows] for i, name in enumerate(names)},
         schema=dict.fromkeys(names, pl.Utf8),
@@ -201,20 +218,31 @@ def _malformed_frame(rows: list[dict[str, object]]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema)
 
 
-def _read_parquet(path: Path, display: str) -> pl.DataFrame:
+def _read_parquet(path: Path, display: str, date_format: str) -> pl.DataFrame:
+    """Read Parquet parts as text.
+
+    Typed dates are written in ``date_format`` so that the one date parser reads them back
+    exactly, whatever format the mapping declares.
+    """
     files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
     frames: list[pl.DataFrame] = []
     try:
         for f in files:
             table = pq.read_table(f)
+            dates = [
+                n
+                for n, t in zip(table.column_names, table.schema.types, strict=True)
+                if pa.types.is_date(t)
+            ]
             columns = [
-                pa.compute.cast(col, pa.string()) if not pa.types.is_string(col.type) else col
+                pa.compute.cast(col, pa.string())
+                if not (pa.types.is_string(col.type) or pa.types.is_date(col.type))
+                else col
                 for col in table.columns
             ]
-            cast = pa.table(columns, names=table.column_names)
-            frame = pl.from_arrow(cast)
+            frame = pl.from_arrow(pa.table(columns, names=table.column_names))
             assert isinstance(frame, pl.DataFrame)
-            frames.append(frame)
+            frames.append(frame.with_columns(pl.col(d).dt.strftime(date_format) for d in dates))
     except (pa.ArrowException, OSError) as exc:
         raise EngineError.single(
             Reason.FILE_UNREADABLE, f"not a readable Parquet file: {_first_line(exc)}", file=display

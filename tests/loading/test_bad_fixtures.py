@@ -69,9 +69,17 @@ def test_rows_read_equal_accepted_plus_rejected(directory: Path) -> None:
         if row["file"] is None:
             continue
         mine = ds.rejects.filter(pl.col("file") == row["file"])
-        whole_file = mine.filter(
-            pl.col("line").is_null() | (pl.col("reason") == Reason.COLUMN_MISSING.value)
-        )
+        file_level = [
+            r.value
+            for r in (
+                Reason.COLUMN_MISSING,
+                Reason.BAD_ENCODING,
+                Reason.FILE_UNREADABLE,
+                Reason.FILE_EMPTY,
+                Reason.FILE_MISSING,
+            )
+        ]
+        whole_file = mine.filter(pl.col("line").is_null() | pl.col("reason").is_in(file_level))
         if whole_file.height == 0:
             assert mine["line"].n_unique() == row["rows_rejected"], row
             kept = set(ds.tables[row["table"]]["source_line"])
@@ -118,11 +126,6 @@ def test_sample_company_loads_clean() -> None:
     assert ds.tables["transactions"].height == 30
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loader bug: dataset._validate writes file=None in the accounting row of a table whose "
-    "file is missing, empty or unreadable, so the per-file report cannot name the file",
-)
 @pytest.mark.parametrize("name", ["file_missing", "file_empty", "bad_encoding", "file_unreadable"])
 def test_accounting_names_files_that_could_not_be_read(name: str) -> None:
     ds = loaded(BAD / name)

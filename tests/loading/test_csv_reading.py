@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
-import pytest
 from polars.testing import assert_frame_equal
 
 from engine.errors import Reason
@@ -115,12 +114,6 @@ def test_blank_line_in_the_middle_is_skipped_and_lines_stay_physical(tmp_path: P
     assert ds.accounting.filter(pl.col("table") == "transactions")["rows_read"].item() == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loader bug: read._read_csv's fast path (_polars_csv) pads a row with fewer fields "
-    "than the header and accepts it, while _careful_csv (taken when the file also has a blank "
-    "line) rejects the same row as ROW_MALFORMED",
-)
 def test_row_with_too_few_fields_is_malformed(tmp_path: Path) -> None:
     body = f"{HEADER}\nT1,2026-01-06,1.00,USD,,,,,,,\nT2,2026-01-06,5.00,USD,PLATFORM,Acme\n"
     data = _with_transactions(tmp_path, body)
@@ -135,12 +128,6 @@ def test_one_row_with_too_many_fields_rejects_only_that_row(tmp_path: Path) -> N
     assert ds.rejects.filter(pl.col("file") == "transactions.csv")["line"].to_list() == [2]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loader bug: read._polars_csv accepts a header naming a column twice (polars renames "
-    "the second to amount_duplicated_0 and the first silently wins), while _careful_csv rejects "
-    "the same header as FILE_UNREADABLE",
-)
 def test_header_naming_a_column_twice(tmp_path: Path) -> None:
     body = f"{HEADER},amount\nT1,2026-01-06,1.00,USD,,,,,,,,2.00\n"
     data = _with_transactions(tmp_path, body)

@@ -6,7 +6,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
-import pytest
 from polars.testing import assert_frame_equal
 
 from engine.contract import TABLES
@@ -130,12 +129,6 @@ def test_parts_with_different_columns(tmp_path: Path) -> None:
     assert ds.tables["transactions"].height == 30
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loader bug: read._read_parquet turns a Parquet Date column into ISO text, which "
-    "columns.parse_column then parses with the mapping's date_format (meant for CSV text), so "
-    "a global date_format such as %d/%m/%Y rejects every typed date as BAD_DATE",
-)
 def test_typed_dates_ignore_a_text_date_format(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
