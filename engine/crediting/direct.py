@@ -11,12 +11,13 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from engine.crediting.order import TX_KEY
 from engine.crediting.route import FIXED_PARTICIPANT, Sources, route
 from engine.crediting.select import RULE_INDEX
 from engine.crediting.split import allocate
 from engine.rules.crediting_schema import CreditRule
 
-__all__ = ["label", "primary_credits"]
+__all__ = ["SPLIT_SOURCES", "label", "primary_credits", "split_group"]
 
 
 def label(frame: pl.DataFrame, rule: pl.Expr, credit_type: pl.Expr) -> pl.DataFrame:
@@ -60,6 +61,8 @@ def primary_credits(
                 .alias(FIXED_PARTICIPANT)
             )
         got, lost = route(subset, kind, sources)
+        if kind in SPLIT_SOURCES:
+            got = allocate(got, split_group(got))
         found.append(got)
         missed.append(
             lost.with_columns(
@@ -78,4 +81,17 @@ def primary_credits(
         pl.col(RULE_INDEX).replace_strict(names, return_dtype=pl.Utf8),
         pl.col(RULE_INDEX).replace_strict(types, return_dtype=pl.Utf8),
     )
-    return allocate(credits, ["transaction_id", "rule"]), pl.concat(missed, how="diagonal_relaxed")
+    return credits, pl.concat(missed, how="diagonal_relaxed")
+
+
+SPLIT_SOURCES = frozenset({"sellers", "territory"})
+"""Sources that may name several recipients with shares (the others give one, at 100%)."""
+
+
+def split_group(frame: pl.DataFrame) -> list[str]:
+    """The columns identifying one transaction's split under one rule.
+
+    Within one call of a routing step a transaction has at most one rule, so the transaction
+    number (or, without it, the transaction id) is enough.
+    """
+    return [TX_KEY] if TX_KEY in frame.columns else ["transaction_id"]

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from engine.crediting.conditions import when_expr
-from engine.crediting.direct import label
+from engine.crediting.direct import SPLIT_SOURCES, label, split_group
 from engine.crediting.frames import OVERLAY_MISS_SCHEMA, conform
 from engine.crediting.route import FIXED_PARTICIPANT, Sources, route
 from engine.crediting.split import allocate
@@ -45,6 +45,8 @@ def overlay_credits(
     if overlay.participant is not None:
         subset = subset.with_columns(pl.lit(overlay.participant).alias(FIXED_PARTICIPANT))
     got, lost = route(subset, overlay.source, sources)
+    if overlay.source in SPLIT_SOURCES:
+        got = allocate(got, split_group(got))
     credits = label(got, pl.lit(overlay.name), pl.lit(overlay.credit_type))
     misses = lost.with_columns(pl.lit(overlay.name).alias("rule"))
-    return allocate(credits, ["transaction_id", "rule"]), conform(misses, OVERLAY_MISS_SCHEMA)
+    return credits, conform(misses, OVERLAY_MISS_SCHEMA)

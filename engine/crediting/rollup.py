@@ -46,13 +46,22 @@ import polars as pl
 
 from engine.crediting.arith import apply_ppm, check_range, unit_expr
 from engine.crediting.asof import asof_lookup
-from engine.crediting.frames import CREDIT_SCHEMA, CREDIT_SORT, ROLLUP_TOTAL_KEYS, conform
+from engine.crediting.frames import CREDIT_SCHEMA, ROLLUP_TOTAL_KEYS, conform
 from engine.crediting.hierarchy import Chains
 from engine.crediting.holds import held_expr, hold_column
+from engine.crediting.order import TX_KEY, sort_credits
 from engine.money import RoundingMode
 from engine.rules.crediting_schema import HoldRule, RollupRule
 
-__all__ = ["RollupBasis", "materialise", "prepare", "roll_column", "totals"]
+__all__ = [
+    "RollupBasis",
+    "conform_keep",
+    "materialise",
+    "prepare",
+    "roll_column",
+    "rollup_rows",
+    "totals",
+]
 
 SEG = "_chain_seg"
 
@@ -129,8 +138,9 @@ def prepare(
     base = level0.with_columns(
         pl.lit(True).alias(c) for c in flags if c not in level0.columns
     ).with_columns(pl.lit(False).alias(c) for c in hold_flags if c not in level0.columns)
+    keep_tx = [TX_KEY] if TX_KEY in base.columns else []
     base = base.filter(pl.col("credit_type").is_in(rolled_types)).select(
-        *CREDIT_SCHEMA, *flags, *hold_flags
+        *CREDIT_SCHEMA, *flags, *hold_flags, *keep_tx
     )
     check_range(base)
     base = asof_lookup(
@@ -184,6 +194,30 @@ def _rows_of(basis: RollupBasis, index: int, links: pl.DataFrame) -> pl.DataFram
     )
 
 
+def rollup_rows(basis: RollupBasis, participant_id: str | None = None) -> pl.DataFrame:
+    """Roll-up credit rows in no particular order (with ``_tx`` when the basis has it).
+
+    Args:
+        basis: the roll-up basis.
+        participant_id: only the roll-up credits of this manager.
+
+    Returns:
+        :data:`~engine.crediting.frames.CREDIT_SCHEMA` columns (plus ``_tx``).
+    """
+    links = basis.chains.links
+    if participant_id is not None:
+        links = links.filter(pl.col("manager_id") == participant_id)
+    extra = [TX_KEY] if TX_KEY in basis.credits.columns else []
+    parts = [
+        _rows_of(basis, i, links).select(*CREDIT_SCHEMA, *extra) for i in range(len(basis.rollups))
+    ]
+    if not parts:
+        return pl.DataFrame(schema=CREDIT_SCHEMA).with_columns(
+            pl.lit(None, dtype=pl.Int64).alias(c) for c in extra
+        )
+    return pl.concat(parts)
+
+
 def materialise(basis: RollupBasis, participant_id: str | None = None) -> pl.DataFrame:
     """One roll-up credit row per level-0 credit per manager, sorted by the credit sort key.
 
@@ -194,13 +228,17 @@ def materialise(basis: RollupBasis, participant_id: str | None = None) -> pl.Dat
     Returns:
         Roll-up credits following :data:`~engine.crediting.frames.CREDIT_SCHEMA`.
     """
-    links = basis.chains.links
-    if participant_id is not None:
-        links = links.filter(pl.col("manager_id") == participant_id)
-    parts = [conform(_rows_of(basis, i, links), CREDIT_SCHEMA) for i in range(len(basis.rollups))]
-    if not parts:
-        return pl.DataFrame(schema=CREDIT_SCHEMA)
-    return pl.concat(parts).sort(CREDIT_SORT)
+    return sort_credits(conform_keep(rollup_rows(basis, participant_id)))
+
+
+def conform_keep(frame: pl.DataFrame) -> pl.DataFrame:
+    """Cast to the credit schema, keeping ``_tx`` when present."""
+    extra = [TX_KEY] if TX_KEY in frame.columns else []
+    return (
+        pl.concat([conform(frame, CREDIT_SCHEMA), frame.select(extra)], how="horizontal")
+        if extra
+        else conform(frame, CREDIT_SCHEMA)
+    )
 
 
 def totals(

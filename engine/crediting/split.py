@@ -93,8 +93,22 @@ def allocate(
     """
     if frame.height == 0:
         return frame
-    check_shares(frame, group, what="split")
     check_range(frame, amount)
+    columns = frame.columns
+    sized = frame.with_columns(pl.len().over(group).alias("_n"))
+    whole = sized.filter(pl.col("_n") == 1)
+    if whole.filter(pl.col(share) != PPM).height:
+        check_shares(whole, group, what="split")
+    parts = sized.filter(pl.col("_n") > 1).drop("_n")
+    check_shares(parts, group, what="split")
+    return pl.concat([whole.select(columns), _largest_remainder(parts, group, amount, share, tie)])
+
+
+def _largest_remainder(
+    frame: pl.DataFrame, group: list[str], amount: str, share: str, tie: str
+) -> pl.DataFrame:
+    if frame.height == 0:
+        return frame
     columns = frame.columns
     unit = unit_expr(pl.col("currency"))
     magnitude = pl.col("_units").abs()

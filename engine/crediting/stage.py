@@ -17,7 +17,6 @@ Every transaction ends in exactly one of credited, excluded, unrouted.
 Example:
     >>> from engine.loading import dataset_from_rows
     >>> from engine.rules.crediting_schema import CreditingSection
-from engine.rules.schema import RuleSet
     >>> ds = dataset_from_rows({
     ...     "calendar": [{"period": "2026-01", "start_date": "2026-01-01",
     ...                   "end_date": "2026-01-31"}],
@@ -56,7 +55,6 @@ from engine.crediting.direct import primary_credits
 from engine.crediting.exclude import apply_exclusions
 from engine.crediting.frames import (
     CREDIT_SCHEMA,
-    CREDIT_SORT,
     OVERLAY_MISS_SCHEMA,
     UNROUTED_SCHEMA,
     conform,
@@ -64,10 +62,18 @@ from engine.crediting.frames import (
 )
 from engine.crediting.hierarchy import manager_chains
 from engine.crediting.holds import held_expr, mark_holds
+from engine.crediting.order import TX_KEY, number_transactions, sort_credits
 from engine.crediting.overlay import overlay_credits
 from engine.crediting.periods import assign_periods
 from engine.crediting.result import CreditCounts, CreditResult
-from engine.crediting.rollup import RollupBasis, materialise, prepare, roll_column, totals
+from engine.crediting.rollup import (
+    RollupBasis,
+    conform_keep,
+    prepare,
+    roll_column,
+    rollup_rows,
+    totals,
+)
 from engine.crediting.route import Sources
 from engine.crediting.select import choose_rules
 from engine.loading.dataset import empty_table
@@ -128,7 +134,9 @@ def credit(
     section, rounding = _section(ruleset)
     tables = dataset.tables
     transactions, extra_kinds = classify(_table(tables, "transactions"), ruleset)
-    transactions = add_split_sellers(transactions, _table(tables, "transaction_sellers"))
+    transactions = number_transactions(
+        add_split_sellers(transactions, _table(tables, "transaction_sellers"))
+    )
     inside, outside = assign_periods(transactions, _table(tables, "calendar"), periods)
     kinds = transaction_kinds(inside, extra_kinds)
     kept, excluded = apply_exclusions(inside, section.exclusions, kinds)
@@ -140,9 +148,7 @@ def credit(
         {name: _table(tables, name) for name in ("transaction_sellers", "territory_owners")}
     )
     primary, no_owner = primary_credits(matched, section.rules, sources)
-    credited = matched.join(
-        primary.select("transaction_id").unique(), on="transaction_id", how="semi"
-    )
+    credited = matched.join(primary.select(TX_KEY).unique(), on=TX_KEY, how="semi")
     level0_parts = [primary]
     misses = [empty(OVERLAY_MISS_SCHEMA)]
     for overlay in section.overlays:
@@ -159,11 +165,11 @@ def credit(
         else manager_chains(empty_table(TABLES["hierarchy"]))
     )
     basis = prepare(level0, chains, section.rollups, section.holds, rounding)
-    credits = conform(level0, CREDIT_SCHEMA)
-    rollup_rows = materialise(basis) if rollups == "materialise" else None
-    if rollup_rows is not None:
-        credits = pl.concat([credits, rollup_rows])
-    credits = credits.sort(CREDIT_SORT)
+    credits = conform_keep(level0)
+    rolled = rollup_rows(basis) if rollups == "materialise" else None
+    if rolled is not None:
+        credits = pl.concat([credits, conform_keep(rolled)])
+    credits = sort_credits(credits)
     unrouted = pl.concat(
         [
             outside,
@@ -173,7 +179,10 @@ def credit(
     ).sort("transaction_id", "source_line")
     overlay_misses = pl.concat(misses).sort("transaction_id", "rule", "source_line")
     excluded = excluded.sort("transaction_id", "source_line")
-    n_rollup = rollup_rows.height if rollup_rows is not None else _count_rollups(basis)
+    if rolled is not None:
+        n_rollup, n_held = rolled.height, int(credits["held"].sum())
+    else:
+        n_rollup, n_held = _rollup_counts(level0, basis)
     counts = CreditCounts(
         transactions=transactions.height,
         credited=credited.height,
@@ -181,7 +190,7 @@ def credit(
         unrouted=dict(unrouted.group_by("reason").len().sort("reason").iter_rows()),
         credit_rows=level0.height,
         rollup_rows=n_rollup,
-        held_rows=int(credits["held"].sum()) if rollup_rows is not None else _held(level0, basis),
+        held_rows=n_held,
         overlay_misses=overlay_misses.height,
     )
     return CreditResult(
@@ -190,16 +199,14 @@ def credit(
         excluded=excluded,
         overlay_misses=overlay_misses,
         counts=counts,
-        rollups_materialised=rollup_rows is not None,
+        rollups_materialised=rolled is not None,
         basis=basis,
     )
 
 
-def _count_rollups(basis: RollupBasis) -> int:
+def _rollup_counts(level0: pl.DataFrame, basis: RollupBasis) -> tuple[int, int]:
+    """Roll-up rows and held rows (level 0 and roll-up), without materialising roll-ups."""
     frame = totals(basis, by=["held"])
-    return int(frame["credit_count"].sum()) if frame.height else 0
-
-
-def _held(level0: pl.DataFrame, basis: RollupBasis) -> int:
-    frame = totals(basis, by=["held"]).filter(pl.col("held"))
-    return int(level0["held"].sum()) + (int(frame["credit_count"].sum()) if frame.height else 0)
+    rows = int(frame["credit_count"].sum()) if frame.height else 0
+    held = frame.filter(pl.col("held"))
+    return rows, int(level0["held"].sum()) + (int(held["credit_count"].sum()) if held.height else 0)
