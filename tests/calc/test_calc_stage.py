@@ -276,7 +276,8 @@ def test_period_by_period_equals_all_at_once(txs):
         state = step.state
     keys = ["participant_id", "period", "plan_id", "line", "component"]
     assert pl.concat(parts).sort(keys).equals(whole.payouts.sort(keys))
-    assert state is not None and state.equals(whole.state)
+    assert state is not None
+    assert state.equals(whole.state)
     p = whole.payouts
     assert (
         p["earned_cents"] + p["adjustments_cents"] + p["draw_cents"] - p["recovered_cents"]
