@@ -5,7 +5,7 @@ the case's directory), the periods of the run, and what the engine must produce:
 
     name: mid-quarter territory move
     description: T1 moves from P1 to P2 on 2026-02-15.
-    rules:                       # or  rules_file: ../rules/territory.yaml
+    rules:                       # or  rules_file: rules/territory.yaml (inside the case dir)
       crediting:
         rules: [{name: by-territory, source: territory}]
     periods: [2026-01, 2026-02]  # optional: default every calendar period

@@ -1,4 +1,8 @@
-"""Collect golden YAML cases under tests/golden/ as tests (one test per case file)."""
+"""Collect golden YAML cases under tests/golden/ as tests (one test per case file).
+
+Rule set files shared by cases live in a ``rules/`` directory (or start with ``_``) and are not
+collected.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,12 @@ GOLDEN = Path(__file__).parent / "golden"
 
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
-    if file_path.suffix == ".yaml" and GOLDEN in file_path.parents:
+    if (
+        file_path.suffix == ".yaml"
+        and GOLDEN in file_path.parents
+        and not file_path.name.startswith("_")
+        and "rules" not in file_path.relative_to(GOLDEN).parts[:-1]
+    ):
         return GoldenFile.from_parent(parent, path=file_path)
     return None
 
@@ -22,9 +31,13 @@ class GoldenFile(pytest.File):
 
 class GoldenItem(pytest.Item):
     def runtest(self) -> None:
+        from engine.errors import EngineError
         from engine.golden import run_case
 
-        result = run_case(self.path)
+        try:
+            result = run_case(self.path)
+        except EngineError as exc:
+            raise GoldenCaseError(f"the case file is not valid:\n{exc}") from None
         if not result.passed:
             raise GoldenCaseError(result.report())
 
