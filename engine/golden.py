@@ -97,7 +97,7 @@ Comparer = Callable[["CaseContext", Any], list[str]]
 COMPARERS: dict[str, Comparer] = {}
 """``expect`` section name -> comparer."""
 
-HANDLER_MODULES: list[str] = []
+HANDLER_MODULES: list[str] = ["engine.calc.golden_cases"]
 """Modules imported before a case runs, so that they can :func:`register` their comparers."""
 
 

@@ -98,7 +98,7 @@ def test_rules_file_may_not_leave_the_case_directory(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("body", "reason", "line"),
     [
-        ("name: x\n" + RULES + INPUTS + "expect: {payouts: []}\n", Reason.RULE_UNKNOWN_KEY, 9),
+        ("name: x\n" + RULES + INPUTS + "expect: {nonsense: []}\n", Reason.RULE_UNKNOWN_KEY, 9),
         (
             "name: x\nrulez: {}\n" + RULES + INPUTS + "expect: {counts: {}}\n",
             Reason.RULE_UNKNOWN_KEY,
