@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import json
 import time
-from importlib.metadata import version
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 
 import polars as pl
