@@ -12,11 +12,14 @@ decimals, or ``n/d`` when a ratio does not terminate)::
       payouts:
         - {participant_id: A, period: 2026-01, component: c, payable: "9600.00"}
 
-Columns available: ``measures``: participant_id, period, measure, kind, window, unit, currency,
-value, quota; ``incentives``: participant_id, period, plan_id, component, line, rate_table,
-kind, measure, tier_measure, gate_passed, modifier, earned, earned_exact; ``payouts``: the
-payout columns without the ``_cents`` suffix; ``plan_adjustments``: participant_id, period,
-plan_id, component, type, amount; ``calc_findings``: participant_id, period, subject, reason.
+Columns available:
+
+* ``measures``: participant_id, period, measure, kind, window, unit, currency, value, quota;
+* ``incentives``: participant_id, period, plan_id, component, line, rate_table, kind, measure,
+  tier_measure, gate_passed, tier, tier_rate, modifier, earned, earned_exact;
+* ``payouts``: the payout columns without the ``_cents`` suffix;
+* ``plan_adjustments``: participant_id, period, plan_id, component, type, amount;
+* ``calc_findings``: participant_id, period, subject, reason.
 """
 
 from __future__ import annotations
@@ -126,6 +129,8 @@ def _incentives(ctx: CaseContext, expected: Any) -> list[str]:
                 "measure": r["measure"],
                 "tier_measure": r["tier_measure"],
                 "gate_passed": r["gate_passed"],
+                "tier": r["tier"],
+                "tier_rate": r["tier_rate"],
                 "modifier": exact_text(r["modifier_ppm"], 1_000_000),
                 "earned": format_cents(r["rated_cents"]),
                 "earned_exact": exact_text(r["earned_e8"], 10**8),

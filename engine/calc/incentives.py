@@ -41,6 +41,7 @@ from engine.calc.measures import (
 )
 from engine.calc.quotas import FINDING_COLUMNS
 from engine.calc.rating import KEYS, RateJob, factor_ppm, rate
+from engine.calc.segments import tier_exprs
 from engine.calc.windows import window_map
 from engine.errors import EngineError, Reason
 from engine.kernels import EXACT_PER_CENT, round_to_cents
@@ -78,6 +79,10 @@ INCENTIVE_SCHEMA: dict[str, pl.DataType] = {
     "tier_measure": pl.Utf8(),
     "tier_num": pl.Int64(),
     "tier_den": pl.Int64(),
+    "tier": pl.Int32(),
+    "tier_from": pl.Utf8(),
+    "tier_to": pl.Utf8(),
+    "tier_rate": pl.Utf8(),
     "gate_passed": pl.Boolean(),
     "modifier_ppm": pl.Int64(),
     "plan_days": pl.Int64(),
@@ -88,9 +93,11 @@ INCENTIVE_SCHEMA: dict[str, pl.DataType] = {
 """One row per participant, period, plan and component (or SPIF).
 
 ``pay_e2`` is the paid measure at scale 2; ``tier_num / tier_den`` the tier base's exact
-natural value; ``modifier_ppm`` the linked modifier's factor (null when none); ``earned_e8``
-the exact earnings after gates, modifier and plan-change proration; ``rated_cents`` the same
-rounded at the rounding point."""
+natural value; ``tier`` (1-based), ``tier_from``, ``tier_to``, ``tier_rate``: the highest tier
+the base reached, for retroactive and incremental tables (:mod:`engine.calc.segments`);
+``modifier_ppm`` the linked modifier's factor (null when none); ``earned_e8`` the exact
+earnings after gates, modifier and plan-change proration; ``rated_cents`` the same rounded at
+the rounding point."""
 
 LINE_SCHEMA: dict[str, pl.DataType] = {
     "participant_id": pl.Utf8(),
@@ -385,6 +392,16 @@ def _component(
                 "rated_cents", round_to_cents(rows["earned_e8"].to_numpy(), mode), dtype=pl.Int64
             )
         )
+    if isinstance(table, TieredTable) and table.kind in ("retroactive", "incremental"):
+        rows = rows.with_columns(**tier_exprs(table, settings.boundary))
+    else:
+        none = pl.lit(None, pl.Utf8)
+        rows = rows.with_columns(
+            pl.lit(None, pl.Int32).alias("tier"),
+            none.alias("tier_from"),
+            none.alias("tier_to"),
+            none.alias("tier_rate"),
+        )
     out = rows.select(
         *KEYS,
         pl.lit("component").alias("line"),
@@ -395,6 +412,10 @@ def _component(
         pl.lit(tier_name).alias("tier_measure"),
         pl.col("tier_n").alias("tier_num"),
         pl.col("tier_d").alias("tier_den"),
+        "tier",
+        "tier_from",
+        "tier_to",
+        "tier_rate",
         "gate_passed",
         "modifier_ppm",
         "plan_days",
@@ -486,6 +507,10 @@ def _spif(ctx: _Ctx, spif: Spif, seg: pl.DataFrame) -> pl.DataFrame:
         pl.lit(spif.measure).alias("tier_measure"),
         pl.col("s_n").alias("tier_num"),
         pl.col("s_d").alias("tier_den"),
+        pl.lit(None, pl.Int32).alias("tier"),
+        pl.lit(None, pl.Utf8).alias("tier_from"),
+        pl.lit(None, pl.Utf8).alias("tier_to"),
+        pl.lit(None, pl.Utf8).alias("tier_rate"),
         passed.alias("gate_passed"),
         pl.lit(None, pl.Int64).alias("modifier_ppm"),
         "plan_days",

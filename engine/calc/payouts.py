@@ -49,6 +49,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import polars as pl
@@ -67,6 +68,7 @@ from engine.calc.windows import calendar_frame
 from engine.errors import EngineError, Reason
 from engine.loading import Dataset
 from engine.money import RoundingMode
+from engine.publish import write_parquet
 from engine.rules.plan_schema import (
     AttainmentMeasure,
     CountMeasure,
@@ -78,7 +80,7 @@ from engine.rules.plan_schema import (
     TieredTable,
 )
 
-__all__ = ["CalcResult", "PlanRules", "Rules", "calculate"]
+__all__ = ["CalcResult", "PlanRules", "Rules", "calculate", "settings_of", "write_results"]
 
 
 class PlanRules(Protocol):
@@ -129,6 +131,42 @@ class CalcResult:
     adjustments: pl.DataFrame
     state: pl.DataFrame
     findings: pl.DataFrame
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        """The result frames by output name (for :func:`engine.publish.publish`).
+
+        Example:
+            >>> sorted(CalcResult(*(pl.DataFrame() for _ in range(7))).frames())[:3]
+            ['adjustments', 'calc_findings', 'carry_state']
+        """
+        return {
+            "measures": self.measures,
+            "incentives": self.incentives,
+            "incentive_lines": self.incentive_lines,
+            "payouts": self.payouts,
+            "adjustments": self.adjustments,
+            "carry_state": self.state,
+            "calc_findings": self.findings,
+        }
+
+
+def write_results(result: CalcResult, directory: Path) -> dict[str, str]:
+    """Write every result frame as ``<name>.parquet`` in ``directory``; return their sha256.
+
+    The files are deterministic: the same result gives the same bytes.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     empty = CalcResult(*(pl.DataFrame({"x": [1]}) for _ in range(7)))
+        ...     sorted(write_results(empty, Path(d)))[0]
+        'adjustments.parquet'
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    return {
+        f"{name}.parquet": write_parquet(frame, directory / f"{name}.parquet")
+        for name, frame in result.frames().items()
+    }
 
 
 def settings_of(rules: object) -> Settings:
