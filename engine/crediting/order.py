@@ -40,8 +40,8 @@ def number_transactions(transactions: pl.DataFrame) -> pl.DataFrame:
 
 
 def _rank_of(column: str, values: list[str]) -> pl.Expr:
-    ranks = {v: i for i, v in enumerate(sorted(values))}
-    return pl.col(column).replace_strict(ranks, return_dtype=pl.Int64)
+    """The rank of each value among the sorted distinct ``values`` (an Enum's physical code)."""
+    return pl.col(column).cast(pl.Enum(sorted(values))).to_physical()
 
 
 def sort_credits(frame: pl.DataFrame) -> pl.DataFrame:
@@ -55,12 +55,15 @@ def sort_credits(frame: pl.DataFrame) -> pl.DataFrame:
     """
     if TX_KEY not in frame.columns or frame.height == 0:
         return frame.select(*CREDIT_SCHEMA).sort(CREDIT_SORT)
-    people = pl.concat([frame["participant_id"], frame["direct_participant_id"]]).unique().to_list()
-    enum = pl.Enum(sorted(people))
+    people = (
+        pl.concat([frame["participant_id"].unique(), frame["direct_participant_id"].unique()])
+        .unique()
+        .to_list()
+    )
     keyed = frame.with_columns(
         _rank_of("rule", frame["rule"].unique().to_list()).alias("_k_rule"),
-        pl.col("direct_participant_id").cast(enum).to_physical().alias("_k_dp"),
-        pl.col("participant_id").cast(enum).to_physical().alias("_k_p"),
+        _rank_of("direct_participant_id", people).alias("_k_dp"),
+        _rank_of("participant_id", people).alias("_k_p"),
         _rank_of("route_table", frame["route_table"].unique().to_list()).alias("_k_rt"),
     )
     keys = [TX_KEY, "level", "_k_rule", "_k_dp", "_k_p", "_k_rt", "route_line"]
