@@ -17,7 +17,7 @@ setup: $(STAMP)
 
 ## Run the main job on the bundled sample company and print the result.
 demo: $(STAMP)
-	$(BIN)/icm demo fixtures/sample
+	$(BIN)/icm demo fixtures/sample --rules rules/sample.yaml --out out/sample
 
 ## The whole test suite: lint, types, tests (what CI runs).
 test: $(STAMP)

@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import polars as pl
 import typer
@@ -25,6 +25,9 @@ from rich.table import Table
 
 from engine import __version__
 from engine.errors import EngineError, Reason
+
+if TYPE_CHECKING:
+    from engine.pipeline import RunResult
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -160,6 +163,115 @@ def synth(
         )
         out.print(str(summary))
         return EXIT_OK
+
+    guarded(body)
+
+
+def _money(cents: int | None) -> str:
+    from engine.money import format_cents
+
+    return "" if cents is None else f"{format_cents(int(cents)):>12}"
+
+
+def _print_run(result: RunResult, out_path: Path | None) -> int:
+    ds = result.dataset
+    acc = ds.accounting
+    out.print(
+        f"[bold]Run[/bold] {result.run_id[:12]}  rules {result.ruleset.name} "
+        f"({result.ruleset.content_hash[:12]})  periods {', '.join(result.periods)}"
+    )
+    out.print(
+        f"Input: {int(acc['rows_read'].sum())} rows read, {int(acc['rows_accepted'].sum())} "
+        f"accepted, {int(acc['rows_rejected'].sum())} rejected"
+    )
+    counts = result.credits.counts
+    unrouted = ", ".join(f"{k} {v}" for k, v in counts.unrouted.items()) or "none"
+    out.print(
+        f"Crediting: {counts.transactions} transactions, {counts.credited} credited, "
+        f"{counts.excluded} excluded, unrouted: {unrouted}; "
+        f"{counts.credit_rows} direct/split/overlay credits, {counts.rollup_rows} roll-up credits"
+    )
+    pay = result.calc.payouts
+    participants = ds.tables["participants"].select("participant_id", "name")
+    per = (
+        pay.group_by("participant_id", "period", "plan_id", "currency")
+        .agg(pl.col("payable_cents").sum())
+        .sort("participant_id", "period")
+    )
+    wide = per.pivot(
+        on="period", index=["participant_id", "plan_id", "currency"], values="payable_cents"
+    )
+    wide = wide.join(participants, on="participant_id", how="left").sort("participant_id")
+    table = Table(title="Payable by participant and period", title_justify="left")
+    for col in ("participant", "name", "plan", "ccy"):
+        table.add_column(col)
+    for period in result.periods:
+        table.add_column(period, justify="right")
+    table.add_column("total", justify="right")
+    for row in wide.iter_rows(named=True):
+        values = [row.get(p) for p in result.periods]
+        total = sum(v for v in values if v is not None)
+        table.add_row(
+            row["participant_id"],
+            row["name"] or "",
+            row["plan_id"],
+            row["currency"],
+            *[_money(v) for v in values],
+            _money(total),
+        )
+    out.print(table)
+    by_ccy = per.group_by("currency").agg(pl.col("payable_cents").sum()).sort("currency")
+    for ccy, cents in by_ccy.iter_rows():
+        out.print(f"Total payable: {_money(cents).strip()} {ccy}")
+    findings = result.calc.findings
+    if findings.height:
+        summary = findings.group_by("reason").len().sort("reason")
+        out.print("Calculation findings: " + ", ".join(f"{r} {n}" for r, n in summary.iter_rows()))
+    timing = ", ".join(f"{s.name} {s.seconds:.2f}s" for s in result.steps)
+    out.print(f"Steps: {timing}")
+    if out_path is not None:
+        out.print(f"Results written to {out_path}")
+    problems = ds.rejects.height + sum(counts.unrouted.values())
+    return EXIT_FINDINGS if problems else EXIT_OK
+
+
+@app.command("run")
+def run_command(
+    data_dir: Annotated[Path, typer.Argument(help="Directory of input files.")],
+    rules: Annotated[Path, typer.Option(help="The rule-set YAML file.")],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Publish results under this directory.")
+    ] = None,
+    period: Annotated[
+        list[str] | None, typer.Option(help="A period to pay (repeatable); default all.")
+    ] = None,
+    mapping: Annotated[Path | None, typer.Option(help="Column mapping file.")] = None,
+) -> None:
+    """Load, credit and calculate; print payouts; optionally publish the results."""
+
+    def body() -> int:
+        from engine.pipeline import run, write
+
+        result = run(data_dir, rules, periods=period, mapping=mapping)
+        written = write(result, out_dir) if out_dir is not None else None
+        return _print_run(result, written)
+
+    guarded(body)
+
+
+@app.command()
+def demo(
+    data_dir: Annotated[Path, typer.Argument(help="The sample company.")] = Path("fixtures/sample"),
+    rules: Annotated[Path, typer.Option(help="Its rule set.")] = Path("rules/sample.yaml"),
+    out_dir: Annotated[Path, typer.Option("--out", help="Where to publish.")] = Path("out/sample"),
+) -> None:
+    """Run the bundled sample company end to end and print the result."""
+
+    def body() -> int:
+        from engine.pipeline import run, write
+
+        result = run(data_dir, rules)
+        return _print_run(result, write(result, out_dir))
 
     guarded(body)
 
