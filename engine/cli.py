@@ -276,6 +276,40 @@ def demo(
     guarded(body)
 
 
+@app.command("test")
+def golden_command(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Case files or directories (default tests/golden).")
+    ] = None,
+) -> None:
+    """Run golden YAML cases (the same files pytest collects) and report each."""
+
+    def body() -> int:
+        from engine.golden import run_case
+
+        files: list[Path] = []
+        for p in paths or [Path("tests/golden")]:
+            if p.is_dir():
+                files.extend(
+                    f
+                    for f in sorted(p.rglob("*.yaml"))
+                    if not f.name.startswith("_") and "rules" not in f.relative_to(p).parts[:-1]
+                )
+            elif p.exists():
+                files.append(p)
+            else:
+                raise EngineError.single(Reason.FILE_MISSING, "no such case file", file=str(p))
+        failed = 0
+        for f in files:
+            result = run_case(f)
+            failed += not result.passed
+            out.print(result.report(), markup=False)
+        out.print(f"{len(files) - failed} passed, {failed} failed")
+        return EXIT_FINDINGS if failed else EXIT_OK
+
+    guarded(body)
+
+
 def main() -> None:
     """Entry point of the ``icm`` script."""
     try:
