@@ -321,8 +321,17 @@ def _component(
     )
     above = any(g.pay == "above_threshold" for g in comp.gates)
     paid_rows = rows.filter(pl.col("gate_passed"))
+    clawed = plan.clawback is not None and (
+        plan.clawback.components is None or comp.name in plan.clawback.components
+    )
+    needs_lines = (
+        clawed
+        or settings.rounding_point == "line"
+        or table.kind in ("per_transaction", "per_transaction_marginal")
+        or (isinstance(table, TieredTable) and bool(table.by))
+    )
     job_lines = None
-    if isinstance(measure_def, SumMeasure | CountMeasure) and not above:
+    if isinstance(measure_def, SumMeasure | CountMeasure) and not above and needs_lines:
         job_lines = _lines_for(measure_def, lines, paid_rows, calendar, comp.name)
     job = RateJob(
         table=table,
@@ -339,7 +348,7 @@ def _component(
         pl.col("earned_e8").fill_null(0)
     )
     line_e8 = rated.lines
-    if line_e8 is None and job_lines is not None:
+    if line_e8 is None and job_lines is not None and clawed:
         line_e8 = _attribute(rated.rows, job_lines, mode)
     # linked modifier
     factor: pl.Expr = pl.lit(None, pl.Int64)
@@ -431,14 +440,23 @@ def _component(
 def _attribute(rows: pl.DataFrame, lines: pl.DataFrame, mode: RoundingMode) -> pl.DataFrame:
     """Spread each row's earnings over its lines pro rata to their values.
 
-    For the audit trail and clawbacks of kinds that rate totals; rounded once per line at
-    10**-8, so the lines may differ from the total by a few 10**-8.
+    For clawbacks of kinds that rate totals (a deal's "original rate"); rounded once per line
+    at 10**-8, so the lines may differ from the total by a few 10**-8.
     """
-    total = pl.col("value").sum().over(KEYS)
-    share = round_div_expr(pl.col("earned_e8").cast(pl.Int128) * pl.col("value"), total, mode)
+    totals = (
+        lines.group_by(KEYS)
+        .agg(pl.col("value").sum().alias("_total"))
+        .join(rows.select(*KEYS, "earned_e8"), on=KEYS, how="inner")
+    )
+    share = round_div_expr(
+        pl.col("earned_e8").cast(pl.Int128) * pl.col("value"), pl.col("_total"), mode
+    )
     return (
-        lines.join(rows.select(*KEYS, "earned_e8"), on=KEYS, how="inner")
-        .with_columns(pl.when(total == 0).then(0).otherwise(share).cast(pl.Int64).alias("line_e8"))
+        lines.select(*KEYS, "transaction_id", "value")
+        .join(totals, on=KEYS, how="inner")
+        .with_columns(
+            pl.when(pl.col("_total") == 0).then(0).otherwise(share).cast(pl.Int64).alias("line_e8")
+        )
         .select(*KEYS, "transaction_id", "line_e8")
     )
 
