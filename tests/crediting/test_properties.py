@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +14,8 @@ from engine.crediting.frames import ROLLUP_TOTAL_KEYS
 from engine.money import PPM, RoundingMode, round_div
 
 from .builders import RULE_SETS, Tables, generated, rule_set
+
+pytestmark = pytest.mark.slow  # ~100 generated datasets per property (CI runs them)
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -16,6 +16,8 @@ from engine.money import RoundingMode
 
 from .builders import RULE_SETS, Tables, generated, rule_set
 
+pytestmark = pytest.mark.slow  # ~100 generated datasets per property (CI runs them)
+
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
