@@ -57,6 +57,7 @@ from pydantic import BaseModel, ConfigDict
 
 from engine.calc.exact import round_div_expr
 from engine.calc.fold import PayInputs, fold
+from engine.calc.formula import names_in, parse_formula
 from engine.calc.incentives import Settings, compute_incentives
 from engine.calc.lines import build_lines
 from engine.calc.measures import compute_measures, measures_by_name
@@ -80,7 +81,15 @@ from engine.rules.plan_schema import (
     TieredTable,
 )
 
-__all__ = ["CalcResult", "PlanRules", "Rules", "calculate", "settings_of", "write_results"]
+__all__ = [
+    "CalcResult",
+    "PlanRules",
+    "Rules",
+    "calculate",
+    "plan_measures",
+    "settings_of",
+    "write_results",
+]
 
 
 class PlanRules(Protocol):
@@ -276,6 +285,64 @@ def _segments(
     return seg, findings.cast(FINDING_COLUMNS)  # type: ignore[arg-type]
 
 
+def plan_measures(
+    plan: Plan,
+    measures: Sequence[SumMeasure | CountMeasure | AttainmentMeasure | FormulaMeasure],
+) -> set[str]:
+    """Every measure a plan reads, directly or through attainments and formulas.
+
+    Example:
+        >>> from engine.rules.plan_schema import MEASURE_ADAPTER as A
+        >>> ms = [A.validate_python({"name": "rev", "kind": "sum"}),
+        ...       A.validate_python({"name": "att", "kind": "attainment", "measure": "rev"})]
+        >>> p = Plan.model_validate({"id": "P", "components": [
+        ...     {"name": "c", "measure": "rev", "tier_measure": "att", "rate_table": "t"}]})
+        >>> sorted(plan_measures(p, ms))
+        ['att', 'rev']
+    """
+    by_name = {m.name: m for m in measures}
+    todo: list[str] = []
+    for comp in plan.components:
+        todo += [comp.measure, *(g.measure for g in comp.gates)]
+        todo += [n for n in (comp.tier_measure, comp.column_measure) if n is not None]
+        if comp.modifier is not None:
+            todo.append(comp.modifier.measure)
+    todo += [s.measure for s in plan.spifs]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in by_name:
+            continue
+        seen.add(name)
+        m = by_name[name]
+        if isinstance(m, AttainmentMeasure):
+            todo.append(m.measure)
+        elif isinstance(m, FormulaMeasure):
+            todo += sorted(names_in(parse_formula(m.formula)))
+    return seen
+
+
+def _used_measures(
+    seg: pl.DataFrame,
+    plans: dict[str, Plan],
+    measures: Sequence[SumMeasure | CountMeasure | AttainmentMeasure | FormulaMeasure],
+) -> pl.DataFrame:
+    """``participant_id, period, subject``: the measures each participant's plans read."""
+    pairs = pl.DataFrame(
+        [
+            {"plan_id": pid, "subject": name}
+            for pid, plan in plans.items()
+            for name in sorted(plan_measures(plan, measures))
+        ],
+        schema={"plan_id": pl.Utf8, "subject": pl.Utf8},
+    )
+    return (
+        seg.select("participant_id", "period", "plan_id")
+        .join(pairs, on="plan_id")
+        .select("participant_id", "period", "subject")
+    )
+
+
 def calculate(
     dataset: Dataset,
     credits: pl.DataFrame,
@@ -384,8 +451,15 @@ def calculate(
         state if state is not None else empty_state(),
     )
     in_paid = pl.col("period").is_in(paid)
+    used = _used_measures(seg_rated, plans, list(ruleset.measures))
+    measure_findings = pl.concat(
+        [
+            measures.findings.filter(pl.col("participant_id").is_null()),
+            measures.findings.join(used, on=["participant_id", "period", "subject"], how="semi"),
+        ]
+    )
     findings = pl.concat(
-        [seg_findings, lines.findings, measures.findings, incentives.findings, claws.findings]
+        [seg_findings, lines.findings, measure_findings, incentives.findings, claws.findings]
     ).filter(pl.col("period").is_null() | in_paid)
     return CalcResult(
         measures=measures.frame.filter(in_paid),
