@@ -60,11 +60,13 @@ class Lines:
         frame: one row per counted credit (see the module docstring).
         findings: rows without an exchange rate (``NO_EXCHANGE_RATE``), excluded from measures.
         columns: condition column name -> contract kind, for ``compile_condition``.
+        mode: the rounding mode used for line values (shares of quantities and attributes).
     """
 
     frame: pl.DataFrame
     findings: pl.DataFrame
     columns: Mapping[str, str]
+    mode: RoundingMode = RoundingMode.HALF_UP
 
 
 def condition_columns(frame: pl.DataFrame) -> dict[str, str]:
@@ -164,4 +166,4 @@ def build_lines(
         ).alias("message"),
     ).cast(FINDING_COLUMNS)  # type: ignore[arg-type]
     lines = lines.filter(pl.col("pay_cents").is_not_null()).drop("_period_end", "_rate_date")
-    return Lines(lines, findings, condition_columns(lines))
+    return Lines(lines, findings, condition_columns(lines), mode)

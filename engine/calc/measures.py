@@ -32,13 +32,13 @@ from graphlib import CycleError, TopologicalSorter
 
 import polars as pl
 
-from engine.calc.exact import to_int64
+from engine.calc.exact import round_div_expr, to_int64
 from engine.calc.formula import FormulaError, evaluate, names_in, parse_formula
 from engine.calc.lines import Lines
 from engine.calc.quotas import FINDING_COLUMNS, period_quotas
 from engine.calc.windows import calendar_frame, window_map
 from engine.errors import EngineError, Reason
-from engine.money import RoundingMode
+from engine.money import PPM, RoundingMode, parse_decimal_expr
 from engine.rules.expr import compile_condition
 from engine.rules.plan_schema import (
     AttainmentMeasure,
@@ -193,14 +193,24 @@ def measure_filter(measure: SumMeasure | CountMeasure, lines: Lines) -> pl.Expr:
     return cond
 
 
-def _value_expr(measure: SumMeasure) -> pl.Expr:
+def _value_expr(measure: SumMeasure, lines: Lines) -> pl.Expr:
+    """A line's contribution at scale 2.
+
+    The converted amount, the quantity share, or an extra numeric column times the credit share
+    (exact parse; one rounding with the rule set's mode).
+    """
     if measure.of == "amount":
         return pl.col("pay_cents")
     if measure.of == "quantity":
         return pl.col("quantity_credit_e2").fill_null(0)
+    if measure.of in lines.frame.columns and lines.frame.schema[measure.of] == pl.Utf8:
+        parsed = parse_decimal_expr(pl.col(measure.of).str.strip_chars(), 2).value
+        shared = round_div_expr(parsed.cast(pl.Int128) * pl.col("share_ppm"), PPM, lines.mode)
+        return shared.cast(pl.Int64).fill_null(0)
     raise EngineError.single(
         Reason.RULE_BAD_VALUE,
-        f"measure {measure.name!r} sums {measure.of!r}; a sum may sum {list(SUMMABLE)}",
+        f"measure {measure.name!r} sums {measure.of!r}: a sum may sum {list(SUMMABLE)} or a "
+        "numeric extra transaction column",
         column="of",
     )
 
@@ -217,7 +227,9 @@ def measure_lines(measure: SumMeasure | CountMeasure, lines: Lines) -> pl.DataFr
         >>> measure_lines(m, lines)["value"].to_list()
         [7]
     """
-    value = _value_expr(measure) if isinstance(measure, SumMeasure) else pl.lit(100, pl.Int64)
+    value = (
+        _value_expr(measure, lines) if isinstance(measure, SumMeasure) else pl.lit(100, pl.Int64)
+    )
     return lines.frame.filter(measure_filter(measure, lines)).with_columns(
         value.cast(pl.Int64).alias("value")
     )

@@ -57,7 +57,7 @@ from engine.kernels import (
     payout_curve,
     retroactive,
 )
-from engine.money import RoundingMode
+from engine.money import RoundingMode, parse_decimal_expr
 from engine.rules.plan_schema import (
     RATE_TABLE_KINDS,
     CurveTable,
@@ -307,10 +307,15 @@ def _per_transaction(job: RateJob) -> Rated:
     assert isinstance(table, TieredTable)
     lines = _need_lines(job).with_columns(_match_index(table, job.lines).alias("_t"))  # type: ignore[arg-type]
     specs = _specs(job)
-    valid = lines.filter(pl.col("_t") >= 0)
     if table.base == "attribute":
         assert table.attribute is not None
-        column = _attribute_column(table.attribute, valid)
+        lines = lines.with_columns(_attribute_value(table.attribute, lines).alias("_attr"))
+        lines = lines.with_columns(
+            pl.when(pl.col("_attr").is_null()).then(-1).otherwise(pl.col("_t")).alias("_t")
+        )
+        column = "_attr"
+    valid = lines.filter(pl.col("_t") >= 0)
+    if table.base == "attribute":
         if table.method == "incremental":
             raise _bad(job, "an attribute base rates each transaction retroactively (method)")
         e8 = matrix_lookup(
@@ -337,13 +342,20 @@ def _per_transaction(job: RateJob) -> Rated:
     return Rated(_rows_from_lines(job, rated), rated)
 
 
-def _attribute_column(name: str, lines: pl.DataFrame) -> str:
-    for candidate in (f"{name}_credit_e2", f"{name}_e2", f"{name}_cents"):
+def _attribute_value(name: str, lines: pl.DataFrame) -> pl.Expr:
+    """A transaction attribute at scale 2.
+
+    A numeric contract column, or an extra text column parsed exactly (a malformed or blank
+    value is null: the line is not rated).
+    """
+    for candidate in (f"{name}_e2", f"{name}_cents"):
         if candidate in lines.columns:
-            return candidate
+            return pl.col(candidate)
+    if name in lines.columns and lines.schema[name] == pl.Utf8:
+        return parse_decimal_expr(pl.col(name).str.strip_chars(), 2).value
     raise EngineError.single(
         Reason.RULE_UNKNOWN_COLUMN,
-        f"attribute {name!r} is not a numeric transaction column (quantity, amount...)",
+        f"attribute {name!r} is not a transaction column (quantity, amount, or an extra column)",
         column="attribute",
     )
 

@@ -51,8 +51,10 @@ def tx(
     deal_type: str = "new",
     quantity: str = "1",
     original: str = "",
+    **extra: str,
 ) -> dict[str, str]:
     return {
+        **extra,
         "transaction_id": tid,
         "credit_date": date,
         "amount": amount,

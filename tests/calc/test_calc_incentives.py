@@ -345,3 +345,46 @@ def test_bad_table_value_is_a_typed_error():
     with pytest.raises(EngineError) as err:
         calc(rules, transactions=SALE_120K)
     assert err.value.reason is Reason.RULE_BAD_VALUE
+
+
+def test_sum_and_tiers_on_an_extra_column():
+    rules = {
+        "measures": [
+            {"name": "points", "kind": "sum", "of": "points"},
+            {"name": "rev", "kind": "sum"},
+        ],
+        "rate_tables": [
+            {
+                "name": "t",
+                "kind": "retroactive",
+                "rate_type": "per_unit",
+                "tiers": [{"from": 0, "rate": "2.00"}],
+            },
+            {
+                "name": "d",
+                "kind": "per_transaction",
+                "base": "attribute",
+                "attribute": "discount",
+                "tiers": [{"from": 0, "to": 10, "rate": "10%"}, {"from": 10, "rate": "5%"}],
+            },
+        ],
+        "plans": [
+            {
+                "id": "P",
+                "components": [
+                    {"name": "c", "measure": "points", "rate_table": "t"},
+                    {"name": "d", "measure": "rev", "rate_table": "d"},
+                ],
+            }
+        ],
+    }
+    txs = [
+        tx("T1", "2026-01-05", "1000.00", "A", points="2.5", discount="12"),
+        tx("T2", "2026-01-06", "1000.00", "A", points="1", discount="3.5"),
+        tx(
+            "T3", "2026-01-07", "1000.00", "A", points="x", discount=""
+        ),  # unreadable: 0 / not rated
+    ]
+    r = calc(rules, transactions=txs)
+    assert earned(r, "c") == 700  # 3.5 points x 2.00
+    assert earned(r, "d") == 15_000  # 1,000 x 5% + 1,000 x 10%
