@@ -147,6 +147,8 @@ def main() -> None:
         wall = statistics.median(r.wall_s for r in mine)
         rss = statistics.median(r.peak_rss_mib for r in mine)
         print(f"| {scale} | {wall:.1f} | {rss:.0f} |")
+    if args.out is None:
+        shutil.rmtree(scratch, ignore_errors=True)
     if args.json:
         body = {"env": env, "runs": [asdict(r) for r in runs]}
         args.json.write_text(json.dumps(body, indent=2) + "\n")
