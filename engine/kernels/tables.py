@@ -119,6 +119,16 @@ class Above(StrEnum):
     EXTRAPOLATE = "extrapolate"
 
 
+def _setting(spec: object, attribute: str, kind: type[StrEnum], name: str) -> None:
+    """Coerce a setting given as text (as the plan schema writes it) to its enum."""
+    value = getattr(spec, attribute)
+    try:
+        object.__setattr__(spec, attribute, kind(value))
+    except ValueError:
+        allowed = ", ".join(k.value for k in kind)
+        raise _bad(name, attribute, f"{value!r} is not one of {allowed}") from None
+
+
 def _bad(name: str, where: str, message: str) -> EngineError:
     label = f"rate table {name!r}" if name else "rate table"
     return EngineError.single(Reason.RULE_BAD_VALUE, f"{label}: {message}", column=where)
@@ -223,6 +233,8 @@ class TierTable:
     name: str = ""
 
     def __post_init__(self) -> None:
+        _setting(self, "kind", RateKind, self.name)
+        _setting(self, "boundary", Boundary, self.name)
         _check_bands([(t.lower, t.upper) for t in self.tiers], self.boundary, self.name, "tiers")
         if self.tiers[0].lower < 0:
             raise _bad(self.name, "tiers[0]", "bounds start at 0 or above (negatives mirror)")
@@ -284,6 +296,8 @@ class Curve:
     name: str = ""
 
     def __post_init__(self) -> None:
+        _setting(self, "below", Below, self.name)
+        _setting(self, "above", Above, self.name)
         if not self.points:
             raise _bad(self.name, "points", "needs at least one point")
         for i, (at, rate) in enumerate(self.points):
@@ -329,6 +343,8 @@ class Matrix:
     name: str = ""
 
     def __post_init__(self) -> None:
+        _setting(self, "kind", RateKind, self.name)
+        _setting(self, "boundary", Boundary, self.name)
         _check_bands(self.rows, self.boundary, self.name, "rows")
         _check_bands(self.columns, self.boundary, self.name, "columns")
         if len(self.rates) != len(self.rows):

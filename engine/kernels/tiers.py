@@ -91,11 +91,23 @@ def _round_floor(f, r, d, half_even):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
+def _bits(hi, lo, start, k):  # type: ignore[no-untyped-def]
+    """Bits ``start .. start + k - 1`` of the number ``hi * 2**62 + lo`` (``hi, lo < 2**62``)."""
+    mask = (1 << k) - 1
+    if start >= 62:
+        return (hi >> (start - 62)) & mask
+    if start + k <= 62:
+        return (lo >> start) & mask
+    return ((hi << (62 - start)) | (lo >> start)) & mask
+
+
+@njit(cache=True)
 def _mul_divmod(a, b, c):  # type: ignore[no-untyped-def]
     """``(q, r)`` with ``a * b = q * c + r``, ``0 <= r < c``, exact beyond 64 bits.
 
-    Needs ``0 <= a, b < 2**62``, ``0 < c < 2**62`` and ``q < 2**63``. The product is formed in
-    four base-2**31 digits and divided bit by bit (a remainder below ``c`` never overflows).
+    Needs ``0 <= a, b < 2**62``, ``0 < c <= 2**62`` and ``q < 2**63``. The product is formed
+    as two 62-bit halves from base-2**31 digits, then divided ``k`` bits at a time, ``k`` the
+    most that keeps the shifted remainder below 2**63.
     """
     if a == 0 or b == 0:
         return 0, 0
@@ -108,18 +120,26 @@ def _mul_divmod(a, b, c):  # type: ignore[no-untyped-def]
     b1 = b >> 31
     b0 = b & _M31
     p0 = a0 * b0
-    t = a1 * b0 + a0 * b1 + (p0 >> 31)
-    t2 = a1 * b1 + (t >> 31)
-    digits = (t2 >> 31, t2 & _M31, t & _M31, p0 & _M31)
+    mid = a1 * b0 + a0 * b1 + (p0 >> 31)
+    top = a1 * b1 + (mid >> 31)
+    hi = top  # the product is hi * 2**62 + lo
+    lo = ((mid & _M31) << 31) | (p0 & _M31)
+    k = 31
+    while k > 1 and c > (1 << (63 - k)):
+        k -= 1
+    pos = 62  # one past the product's top bit: 62 + the bit length of hi
+    for step in (32, 16, 8, 4, 2, 1):
+        if hi >> (pos - 62 + step - 1):
+            pos += step
     q = 0
     r = 0
-    for d in digits:
-        for bit in range(30, -1, -1):
-            r = (r << 1) | ((d >> bit) & 1)
-            q <<= 1
-            if r >= c:
-                r -= c
-                q |= 1
+    while pos > 0:
+        take = k if pos >= k else pos
+        pos -= take
+        r = (r << take) | _bits(hi, lo, pos, take)
+        d = r // c
+        q = (q << take) | d
+        r -= d * c
     return q, r
 
 
@@ -568,7 +588,10 @@ def _tables(tables: PackedTables | TierTable, attainment: bool) -> PackedTables:
     packed = pack_tables([tables]) if isinstance(tables, TierTable) else tables
     if packed.attainment != attainment:
         want = "attainment" if attainment else "value"
-        raise ValueError(f"this kernel needs {want} tables (TierTable.attainment={attainment})")
+        raise ValueError(
+            f"this kernel needs {want} tables: value tables (bounds at scale 2) and attainment "
+            "tables (bounds in ppm of attainment) are not interchangeable"
+        )
     return packed
 
 

@@ -317,3 +317,15 @@ def test_round_to_cents_ties(e8: int, half_up: int, half_even: int) -> None:
     assert round_to_cents([e8], HALF_EVEN).tolist() == [half_even]
     assert reference.round_to_cents(e8, HALF_UP) == half_up
     assert reference.round_to_cents(e8, HALF_EVEN) == half_even
+
+
+def test_falling_segments() -> None:
+    # a decelerating payout: 200% at 0 down to 0% at 100% attainment; at 25%: 150%
+    curve = Curve(((0, 2 * PPM), (PPM, 0)))
+    assert payout_curve(curve, [1, 3], [4, 4], [1, 1], mode=HALF_UP).tolist() == [
+        1_500_000,  # 0.01 x 150%
+        500_000,  # 0.01 x 50%
+    ]
+    # a rate falling from 10% at 0 to 5% at 100.00: at 50.00 it is 7.5%
+    value_curve = Curve(((0, pct("10")), (c("100"), pct("5"))), attainment=False)
+    assert money(interpolated(value_curve, [c("50")], mode=HALF_UP)) == ["3.75"]
