@@ -65,7 +65,7 @@ from engine.calc.mechanics.clawbacks import check_measures, clawbacks
 from engine.calc.proration import plan_segments
 from engine.calc.quotas import FINDING_COLUMNS
 from engine.calc.state import empty_state
-from engine.calc.windows import calendar_frame
+from engine.calc.windows import calendar_frame, window_map
 from engine.errors import EngineError, Reason
 from engine.loading import Dataset
 from engine.money import RoundingMode
@@ -285,6 +285,42 @@ def _segments(
     return seg, findings.cast(FINDING_COLUMNS)  # type: ignore[arg-type]
 
 
+def _needed_periods(
+    cal: pl.DataFrame,
+    paid: Sequence[str],
+    plans: dict[str, Plan],
+    measures: Sequence[SumMeasure | CountMeasure | AttainmentMeasure | FormulaMeasure],
+) -> tuple[list[str], list[str]]:
+    """The periods to rate, and the periods whose credits the measures need, in calendar order.
+
+    Rated: the paid periods; with a plan true-up, every earlier period of their plan years
+    (recomputed to find prior-period differences); with a clawback, every period from the
+    longest clawback window before the first paid period (the original deals). Lines: the
+    source periods of every measure window of the rated periods, plus the rated periods.
+    """
+    if not paid:
+        return [], []
+    inside = cal.filter(pl.col("period").is_in(list(paid)))
+    last = int(inside["seq"].max())  # type: ignore[arg-type]
+    upto = cal.filter(pl.col("seq") <= last)
+    wanted = set(paid)
+    if any(p.true_up is not None for p in plans.values()):
+        years = set(inside["year"].to_list())
+        wanted |= set(upto.filter(pl.col("year").is_in(list(years)))["period"].to_list())
+    windows = [p.clawback.window_days for p in plans.values() if p.clawback is not None]
+    if windows:
+        start = inside["start_date"].min()
+        reach = pl.lit(start).cast(pl.Date) - pl.duration(days=max(windows))
+        wanted |= set(upto.filter(pl.col("end_date") >= reach)["period"].to_list())
+    rated = [p for p in upto["period"].to_list() if p in wanted]
+    kinds = {m.window for m in measures if isinstance(m, SumMeasure | CountMeasure)} | {"period"}
+    sources = set(rated)
+    for window in kinds:
+        mapped = window_map(cal, window)  # type: ignore[arg-type]
+        sources |= set(mapped.filter(pl.col("period").is_in(rated))["source"].to_list())
+    return rated, [p for p in upto["period"].to_list() if p in sources]
+
+
 def plan_measures(
     plan: Plan,
     measures: Sequence[SumMeasure | CountMeasure | AttainmentMeasure | FormulaMeasure],
@@ -378,20 +414,17 @@ def calculate(
     plans = {p.id: p for p in ruleset.plans}
     check_measures(plans, measures_by_name(list(ruleset.measures)))
     seg, seg_findings = _segments(dataset, plans, cal, mode)
-    if paid:
-        last = max(int(s) for s in cal.filter(pl.col("period").is_in(paid))["seq"])
-        rate_periods = cal.filter(pl.col("seq") <= last)["period"].to_list()
-    else:
-        rate_periods = []
+    rate_periods, line_periods = _needed_periods(cal, paid, plans, list(ruleset.measures))
     seg_rated = seg.filter(pl.col("period").is_in(rate_periods))
     pay = pl.concat(
         [
-            seg_rated.sort("plan_id")
+            seg.filter(pl.col("period").is_in(line_periods))
+            .sort("plan_id")
             .group_by("participant_id", "period", maintain_order=True)
             .agg(pl.col("pay_currency").first(), pl.col("convert_at").first()),
             dataset.tables["participants"]
             .select("participant_id", "pay_currency")
-            .join(pl.DataFrame({"period": rate_periods}, schema={"period": pl.Utf8}), how="cross")
+            .join(pl.DataFrame({"period": line_periods}, schema={"period": pl.Utf8}), how="cross")
             .select(
                 "participant_id",
                 "period",
@@ -401,7 +434,7 @@ def calculate(
         ]
     ).unique(["participant_id", "period"], keep="first", maintain_order=True)
     lines = build_lines(
-        credits.filter(pl.col("period").is_in(rate_periods)),
+        credits.filter(pl.col("period").is_in(line_periods)),
         transactions=dataset.tables["transactions"],
         pay=pay,
         calendar=calendar,

@@ -261,17 +261,26 @@ QUOTAS = [
 ]
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+LEAN_RULES = {
+    **FULL_RULES,
+    "plans": [
+        {k: v for k, v in FULL_RULES["plans"][0].items() if k not in ("true_up", "clawback")}
+    ],
+}
+
+
+@pytest.mark.parametrize("rules", [FULL_RULES, LEAN_RULES], ids=["true-up-clawback", "lean"])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(histories())
-def test_period_by_period_equals_all_at_once(txs):
+def test_period_by_period_equals_all_at_once(rules, txs):
     people = [person("A"), person("B", hire="2026-02-10")]
     plans = [assign("A", "P", target="100"), assign("B", "P", target="100")]
     kw = {"participants": people, "transactions": txs, "quotas": QUOTAS, "plans": plans}
-    whole = calc(FULL_RULES, periods=PERIODS, **kw)
+    whole = calc(rules, periods=PERIODS, **kw)
     state = None
     parts = []
     for p in PERIODS:
-        step = calc(FULL_RULES, periods=[p], state=state, **kw)
+        step = calc(rules, periods=[p], state=state, **kw)
         parts.append(step.payouts)
         state = step.state
     keys = ["participant_id", "period", "plan_id", "line", "component"]
