@@ -217,6 +217,10 @@ def _retroactive(job: RateJob) -> Rated:
     specs = _specs(job)
     attainment = table.base == "attainment"
     fixed = table.rate_type == "fixed"
+    if table.by and job.lines is None:
+        raise _bad(
+            job, "dimension overrides rate credit lines: the paid measure must be a sum or count"
+        )
     use_lines = job.lines is not None and (bool(table.by) or (job.by_line and not fixed))
     if not use_lines and not table.by and job.tier_is_paid and not attainment:
         base = _i64(job.rows, "pay_e2")

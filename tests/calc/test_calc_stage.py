@@ -292,3 +292,39 @@ def test_period_by_period_equals_all_at_once(rules, txs):
         p["earned_cents"] + p["adjustments_cents"] + p["draw_cents"] - p["recovered_cents"]
         == p["payable_cents"]
     ).all()
+
+
+def test_unknown_plan_is_a_finding_and_pay_in_overrides_currency():
+    rates = [
+        {
+            "from_currency": "USD",
+            "to_currency": "GBP",
+            "rate": "0.8",
+            "valid_from": "2026-01-01",
+            "valid_to": "",
+        }
+    ]
+    rules = simple_rules(currency={"pay_in": "GBP"})
+    r = calc(
+        rules,
+        participants=[person("A"), person("B")],
+        transactions=[tx("T1", "2026-01-05", "100.00", "A")],
+        plans=[assign("A", "P"), assign("B", "NOPE")],
+        rates=rates,
+    )
+    assert r.payouts.filter(pl.col("component") == "c").select(
+        "payable_cents", "currency"
+    ).rows() == [(800, "GBP")]
+    assert r.findings.select("participant_id", "subject", "reason").rows() == [
+        ("B", "NOPE", "NO_PLAN")
+    ]
+
+
+def test_missing_exchange_rate_is_a_finding():
+    r = calc(
+        simple_rules(),
+        participants=[person("A", currency="EUR")],
+        transactions=[tx("T1", "2026-01-05", "100.00", "A")],
+    )
+    assert r.findings["reason"].to_list() == ["NO_EXCHANGE_RATE"]
+    assert payable(r) == 0
