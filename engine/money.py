@@ -51,6 +51,7 @@ CURRENCY_DIGITS: dict[str, int] = {
 
 _DECIMAL_RE = r"^([+-]?)(\d*)(?:\.(\d*))?$"
 _DECIMAL_PY = re.compile(_DECIMAL_RE)
+_WELL_FORMED = r"^[+-]?(\d+\.?\d*|\.\d+)$"
 
 
 class RoundingMode(StrEnum):
@@ -174,6 +175,9 @@ class ParsedDecimal(NamedTuple):
 def parse_decimal_expr(text: pl.Expr, scale: int) -> ParsedDecimal:
     """Vectorised, exact parse of decimal strings into ``Int64`` at ``10**-scale``.
 
+    The text is checked by one regular expression, its decimals are counted with string
+    lengths, and the value goes through Polars' exact 128-bit ``Decimal`` (never a float).
+
     Args:
         text: a string expression (already stripped; nulls stay null).
         scale: the target scale.
@@ -184,38 +188,26 @@ def parse_decimal_expr(text: pl.Expr, scale: int) -> ParsedDecimal:
         ignored), and whether it has more integer digits than fit at this scale.
 
     Example:
-        >>> df = pl.DataFrame({"s": ["1.5", "-0.25", "x", "2.000", "1.234"]})
+        >>> df = pl.DataFrame({"s": ["1.5", "-0.25", "x", "2.000", "1.234", "+.5", "7."]})
         >>> v, ok, d, big = parse_decimal_expr(pl.col("s"), 2)
         >>> df.select(v.alias("v"), ok.alias("ok"), d.alias("d")).rows()
-        [(150, True, 1), (-25, True, 2), (None, False, None), (200, True, 0), (None, True, 3)]
+        [(150, True, 1), (-25, True, 2), (None, False, None), (200, True, 0), (None, True, 3),
+         (50, True, 1), (700, True, 0)]
     """
-    sign = text.str.extract(_DECIMAL_RE, 1)
-    whole = text.str.extract(_DECIMAL_RE, 2)
-    frac = text.str.extract(_DECIMAL_RE, 3).fill_null("").str.strip_chars_end("0")
-    well_formed = text.str.contains(_DECIMAL_RE) & (
-        (whole.str.len_chars() > 0) | (frac.str.len_chars() > 0) | text.str.contains(r"\.0")
+    well_formed = text.str.contains(_WELL_FORMED).fill_null(False)
+    dot = text.str.find(".", literal=True)
+    significant = text.str.strip_chars_end("0").str.len_chars().cast(pl.Int64)
+    decimals = pl.when(well_formed).then(
+        pl.when(dot.is_null())
+        .then(pl.lit(0, dtype=pl.Int64))
+        .otherwise((significant - dot.cast(pl.Int64) - 1).clip(lower_bound=0))
     )
-    too_large = well_formed & (whole.str.strip_chars_start("0").str.len_chars() > 18 - scale)
-    decimals = pl.when(well_formed).then(frac.str.len_chars().cast(pl.Int64))
-    whole_int = (
-        pl.when((whole.str.len_chars() > 0) & ~too_large)
-        .then(whole)
-        .otherwise(pl.lit("0"))
-        .cast(pl.Int64)
+    unsigned = text.str.strip_chars_start("+-").str.strip_chars_start("0")
+    whole_digits = pl.coalesce(unsigned.str.find(".", literal=True), unsigned.str.len_chars()).cast(
+        pl.Int64
     )
-    frac_int = (
-        pl.when(frac.str.len_chars() > 0)
-        .then((frac + pl.lit("0" * scale)).str.slice(0, scale))
-        .otherwise(pl.lit("0"))
-        .cast(pl.Int64)
-        if scale > 0
-        else pl.lit(0, dtype=pl.Int64)
-    )
-    magnitude = whole_int * (10**scale) + frac_int
-    value = (
-        pl.when(well_formed & ~too_large & (decimals <= scale))
-        .then(pl.when(sign == "-").then(-magnitude).otherwise(magnitude))
-        .otherwise(None)
-        .cast(pl.Int64)
-    )
-    return ParsedDecimal(value, well_formed.fill_null(False), decimals, too_large.fill_null(False))
+    too_large = well_formed & (whole_digits > 18 - scale)
+    ok = well_formed & ~too_large & (decimals <= scale)
+    exact = text.cast(pl.Decimal(38, scale), strict=False) * (10**scale)
+    value = pl.when(ok).then(exact.cast(pl.Int64, strict=False)).otherwise(None).cast(pl.Int64)
+    return ParsedDecimal(value, well_formed, decimals, too_large.fill_null(False))

@@ -162,25 +162,24 @@ def validate_cells(
     """
     parsed = {c.name: parse_column(c, date_format) for c in table.columns}
     extra = [c for c in frame.columns if c != LINE and c not in parsed and table.extra_columns]
-    checked = frame.select(
-        pl.col(LINE),
+    checked = frame.with_columns(
         *[p.value.alias(f"v:{name}") for name, p in parsed.items()],
         *[p.reason.alias(f"r:{name}") for name, p in parsed.items()],
-        *[p.message.alias(f"m:{name}") for name, p in parsed.items()],
-        *[pl.col(c) for c in parsed],
-        *[pl.col(c) for c in extra],
     )
+    reasons = [f"r:{name}" for name in parsed]
+    # messages are built only for the rows that have a problem (string work is costly)
+    bad = checked.filter(pl.any_horizontal(pl.col(r).is_not_null() for r in reasons))
     findings = [
-        checked.filter(pl.col(f"r:{name}").is_not_null()).select(
+        bad.filter(pl.col(f"r:{name}").is_not_null()).select(
             pl.lit(file).alias("file"),
             pl.col(LINE).alias("line"),
             pl.lit(name).alias("column"),
             pl.col(f"r:{name}").alias("reason"),
-            pl.col(f"m:{name}").alias("message"),
+            p.message.alias("message"),
             pl.col(name).cast(pl.Utf8).alias("value"),
             pl.lit(None, dtype=pl.Utf8).alias("hint"),
         )
-        for name in parsed
+        for name, p in parsed.items()
     ]
     typed = checked.select(
         pl.col(LINE),
