@@ -72,6 +72,10 @@ from engine.money import RoundingMode
 from engine.publish import write_parquet
 from engine.rules.plan_schema import (
     AttainmentMeasure,
+    Cap,
+    Draw,
+    Floor,
+    Guarantee,
     CountMeasure,
     CurveTable,
     FormulaMeasure,
@@ -220,7 +224,11 @@ def _periods(cal: pl.DataFrame, periods: Sequence[str] | None) -> list[str]:
 
 
 def _segments(
-    dataset: Dataset, plans: dict[str, Plan], cal: pl.DataFrame, mode: RoundingMode
+    dataset: Dataset,
+    plans: dict[str, Plan],
+    cal: pl.DataFrame,
+    mode: RoundingMode,
+    curves: set[str],
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Plan segments with pay currency, rate date setting, hire period and prorated target."""
     people = dataset.tables["participants"]
@@ -282,7 +290,30 @@ def _segments(
         )
         .drop("_pay_in", "_prorate_target")
     )
-    return seg, findings.cast(FINDING_COLUMNS)  # type: ignore[arg-type]
+    needing = [p.id for p in plans.values() if _uses_target(p, curves)]
+    no_target = seg.filter(
+        pl.col("plan_id").is_in(needing) & pl.col("target_incentive_cents").is_null()
+    ).select(
+        "participant_id",
+        "period",
+        pl.col("plan_id").alias("subject"),
+        pl.lit(Reason.REQUIRED_VALUE_MISSING.value).alias("reason"),
+        pl.format(
+            "plan {} pays from the target incentive, but plan_assignments gives none: 0 used",
+            "plan_id",
+        ).alias("message"),
+    )
+    return seg, pl.concat([findings, no_target]).cast(FINDING_COLUMNS)  # type: ignore[arg-type]
+
+
+def _uses_target(plan: Plan, curves: set[str]) -> bool:
+    """Whether any amount of the plan depends on the target incentive."""
+    if any(c.rate_table in curves for c in plan.components):
+        return True
+    specs: list[Cap | Floor | Guarantee | Draw | None] = [c.cap for c in plan.components]
+    specs += [c.floor for c in plan.components]
+    specs += [*plan.caps, *plan.floors, plan.guarantee, plan.draw]
+    return any(s is not None and s.multiple_of_target is not None for s in specs)
 
 
 def _needed_periods(
@@ -413,7 +444,8 @@ def calculate(
     paid = _periods(cal, periods)
     plans = {p.id: p for p in ruleset.plans}
     check_measures(plans, measures_by_name(list(ruleset.measures)))
-    seg, seg_findings = _segments(dataset, plans, cal, mode)
+    curves = {t.name for t in ruleset.rate_tables if t.kind == "payout_curve"}
+    seg, seg_findings = _segments(dataset, plans, cal, mode, curves)
     rate_periods, line_periods = _needed_periods(cal, paid, plans, list(ruleset.measures))
     seg_rated = seg.filter(pl.col("period").is_in(rate_periods))
     pay = pl.concat(

@@ -328,3 +328,9 @@ def test_missing_exchange_rate_is_a_finding():
     )
     assert r.findings["reason"].to_list() == ["NO_EXCHANGE_RATE"]
     assert payable(r) == 0
+
+
+def test_missing_target_incentive_is_a_finding():
+    rules = simple_rules(draw={"multiple_of_target": "0.5", "recoverable": False})
+    r = calc(rules, transactions=[tx("T1", "2026-01-05", "100.00", "A")])
+    assert r.findings.select("subject", "reason").rows() == [("P", "REQUIRED_VALUE_MISSING")]
