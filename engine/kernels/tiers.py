@@ -98,7 +98,8 @@ def _bits(hi, lo, start, k):  # type: ignore[no-untyped-def]
         return (hi >> (start - 62)) & mask
     if start + k <= 62:
         return (lo >> start) & mask
-    return ((hi << (62 - start)) | (lo >> start)) & mask
+    high = hi & ((1 << (start + k - 62)) - 1)  # the chunk's bits above bit 61
+    return (high << (62 - start)) | (lo >> start)
 
 
 @njit(cache=True)
@@ -601,10 +602,9 @@ def _rate_values(
     table_index: npt.ArrayLike | None,
     incremental_method: bool,
 ) -> IntArray:
-    packed = _tables(tables, attainment=False)
+    p = _tables(tables, attainment=False)
     values = _ints("base", base)
     index = _optional("table_index", table_index, values.shape[0])
-    p = packed
     exact = reference.incremental if incremental_method else reference.retroactive
     kernel = _incremental_kernel if incremental_method else _retroactive_kernel
     out = np.empty(values.shape[0], dtype=np.int64)
@@ -719,7 +719,7 @@ def marginal(
         >>> (e8 // EXACT_PER_CENT).tolist()  # 3,000; 40k at 5% + 20k at 8%; 120k back to 90k
         [300000, 360000, -210000]
     """
-    packed = _tables(tables, attainment=False)
+    p = _tables(tables, attainment=False)
     values = _ints("amount", amount)
     offsets = _ints("group_offsets", group_offsets)
     if offsets.shape[0] == 0 or offsets[0] != 0 or offsets[-1] != values.shape[0]:
@@ -729,7 +729,6 @@ def marginal(
     n_groups = offsets.shape[0] - 1
     index = _optional("group_table", group_table, n_groups)
     start = _optional("opening", opening, n_groups)
-    p = packed
     out = np.empty(values.shape[0], dtype=np.int64)
     count = _marginal_kernel((values, offsets, index, start), p.arrays, out)
     rows = _deferred_rows(out, int(count))
@@ -756,12 +755,11 @@ def _rate_attainment(
     incremental_method: bool,
     mode: RoundingMode,
 ) -> IntArray:
-    packed = _tables(tables, attainment=True)
+    p = _tables(tables, attainment=True)
     values = _ints("measure", measure)
     quotas = _ints("quota", quota)
     _same_length(values.shape[0], quota=quotas)
     index = _optional("table_index", table_index, values.shape[0])
-    p = packed
     out = np.empty(values.shape[0], dtype=np.int64)
     if incremental_method:
         count = _attainment_incremental_kernel(
@@ -871,16 +869,15 @@ def _rate_curve(
     mode: RoundingMode,
 ) -> IntArray:
     """``applied x rate(x)``; ``applied=None`` pays on ``x_num`` itself, mirrored when < 0."""
-    packed = pack_curves([curves]) if isinstance(curves, Curve) else curves
+    p = pack_curves([curves]) if isinstance(curves, Curve) else curves
     ratio = x_den is not None
-    if packed.attainment != ratio:
+    if p.attainment != ratio:
         raise ValueError(
             "attainment curves need a quota; value curves take none"
-            f" (curve attainment={packed.attainment}, quota given={ratio})"
+            f" (curve attainment={p.attainment}, quota given={ratio})"
         )
     n = x_num.shape[0]
     index = _optional("curve_index", curve_index, n)
-    p = packed
     rows_in = (
         x_num,
         _NONE if x_den is None else x_den,
