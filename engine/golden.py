@@ -25,6 +25,14 @@ Each ``expect`` section is checked by a *comparer* registered under its name in
 ``excluded``, ``overlay_misses``, ``rollup_totals``, ``counts`` and ``error`` (the run must fail
 with these reason codes).
 
+``rules_file`` is resolved relative to the case file and must stay inside the case's
+directory (``PATH_ESCAPE`` otherwise, with the line), with one exception for the layout of
+plan directories, ``rules/examples/<plan>/rules.yaml`` beside ``rules/examples/<plan>/cases/``:
+a case may name ``../rules.yaml``, the rule set one level up. Only that exact file is allowed
+(after resolving links: a ``rules.yaml`` that is a link to somewhere else is refused too);
+any other path leaving the directory, ``../other.yaml`` or ``../../rules.yaml``, is still
+``PATH_ESCAPE``.
+
 Run from pytest (``tests/conftest.py`` collects ``tests/golden/**/*.yaml``) or from the shell:
 ``python -m engine.golden tests/golden/crediting/*.yaml``.
 
@@ -99,6 +107,9 @@ COMPARERS: dict[str, Comparer] = {}
 
 HANDLER_MODULES: list[str] = ["engine.calc.golden_cases"]
 """Modules imported before a case runs, so that they can :func:`register` their comparers."""
+
+PLAN_RULES_FILE = "rules.yaml"
+"""The one file outside its directory a case may name: ``../rules.yaml``, its plan's rule set."""
 
 
 def register(section: str) -> Callable[[Comparer], Comparer]:
@@ -261,15 +272,18 @@ def load_case(path: Path) -> tuple[GoldenCase, YamlDoc]:
 
 
 def _inside(root: Path, relative: str, doc: YamlDoc) -> Path:
+    """The rules file a case names: inside ``root``, or exactly ``../rules.yaml`` (see module)."""
+    base = root.resolve()
     target = (root / relative).resolve()
-    if not target.is_relative_to(root.resolve()):
-        raise _case_error(
-            doc,
-            ("rules_file",),
-            Reason.PATH_ESCAPE,
-            f"rules_file {relative!r} leaves the case's directory",
-        )
-    return target
+    if target.is_relative_to(base) or target == base.parent / PLAN_RULES_FILE:
+        return target
+    raise _case_error(
+        doc,
+        ("rules_file",),
+        Reason.PATH_ESCAPE,
+        f"rules_file {relative!r} leaves the case's directory (the one file allowed outside "
+        f"it is ../{PLAN_RULES_FILE}, the rule set of the plan directory above)",
+    )
 
 
 def _load_rules(case: GoldenCase, path: Path, doc: YamlDoc) -> Any:
