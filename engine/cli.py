@@ -310,6 +310,27 @@ def golden_command(
     guarded(body)
 
 
+def _register_plugins() -> None:
+    """Add the commands that live beside their stage (each module's ``register(app)``).
+
+    Those modules import their heavy dependencies inside the command bodies, so that
+    ``icm --help`` stays fast.
+    """
+    import importlib
+
+    for name in ("engine.ops.commands", "engine.audit.commands"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(app)
+
+
+_register_plugins()
+
+
 def main() -> None:
     """Entry point of the ``icm`` script."""
     try:
