@@ -1,0 +1,130 @@
+"""The operations database: one embedded DuckDB file holding intake history, runs and flags.
+
+Every table is created on first use (``CREATE TABLE IF NOT EXISTS``), so any command can open a
+fresh path. Timestamps are stored as ``TIMESTAMP`` in UTC (naive, documented).
+
+Example:
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     con = connect(Path(d) / "ops.duckdb")
+    ...     tables = sorted(r[0] for r in con.execute("SHOW TABLES").fetchall())
+    ...     con.close()
+    >>> tables
+    ['flags', 'intake', 'runs', 'steps']
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS intake (
+    received TIMESTAMP NOT NULL,
+    tbl VARCHAR,
+    original_name VARCHAR NOT NULL,
+    archived_name VARCHAR,
+    sha256 VARCHAR NOT NULL,
+    rows_read BIGINT,
+    rows_accepted BIGINT,
+    rows_rejected BIGINT,
+    status VARCHAR NOT NULL,
+    detail VARCHAR
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR NOT NULL,
+    fingerprint VARCHAR,
+    started TIMESTAMP NOT NULL,
+    finished TIMESTAMP NOT NULL,
+    seconds DOUBLE NOT NULL,
+    status VARCHAR NOT NULL,
+    error VARCHAR,
+    rules_path VARCHAR,
+    rules_name VARCHAR,
+    rules_hash VARCHAR,
+    data_dir VARCHAR,
+    out_dir VARCHAR,
+    periods VARCHAR,
+    rows_rejected BIGINT,
+    engine_version VARCHAR
+);
+CREATE TABLE IF NOT EXISTS steps (
+    run_id VARCHAR NOT NULL,
+    seq INTEGER NOT NULL,
+    step VARCHAR NOT NULL,
+    started TIMESTAMP,
+    seconds DOUBLE,
+    rows_in BIGINT,
+    rows_out BIGINT,
+    status VARCHAR NOT NULL,
+    error VARCHAR
+);
+CREATE TABLE IF NOT EXISTS flags (
+    run_id VARCHAR NOT NULL,
+    step VARCHAR NOT NULL,
+    metric VARCHAR NOT NULL,
+    value DOUBLE NOT NULL,
+    median DOUBLE NOT NULL,
+    mad DOUBLE NOT NULL,
+    threshold DOUBLE NOT NULL,
+    history INTEGER NOT NULL,
+    direction VARCHAR NOT NULL
+);
+"""
+
+
+def connect(path: Path) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) the operations database at ``path``.
+
+    Args:
+        path: the DuckDB file; its directory is created when missing.
+
+    Returns:
+        An open connection with every table present.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    con.execute(SCHEMA)
+    return con
+
+
+def utc_now() -> datetime:
+    """The current UTC time as a naive ``datetime`` (the database's convention).
+
+    Example:
+        >>> utc_now().tzinfo is None
+        True
+    """
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def to_utc_naive(text: str) -> datetime:
+    """Parse an ISO timestamp and return it as naive UTC.
+
+    Example:
+        >>> to_utc_naive("2026-01-01T10:00:00.000+01:00")
+        datetime.datetime(2026, 1, 1, 9, 0)
+    """
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed
+
+
+def query(
+    con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None
+) -> pl.DataFrame:
+    """Run ``sql`` and return its result as a Polars frame (column names from the query).
+
+    Example:
+        >>> con = duckdb.connect()
+        >>> query(con, "SELECT 1 AS a, ? AS b", ["x"]).rows()
+        [(1, 'x')]
+    """
+    cursor = con.execute(sql, params or [])
+    names = [d[0] for d in cursor.description or []]
+    return pl.DataFrame(cursor.fetchall(), schema=names, orient="row")

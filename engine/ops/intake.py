@@ -1,0 +1,271 @@
+"""File intake: validate incoming files, archive them by timestamp and hash, load them.
+
+A file's table is its name without suffix (``transactions.csv`` -> ``transactions``), as in the
+data contract. The batch in the inbox is validated together with the current data directory
+(the incoming files replace their tables), so references between new files are checked as the
+next run will check them.
+
+* **Accepted** (its table is usable): copied into the archive as
+  ``<archive>/<table>/<UTC timestamp>_<sha256[:16]>_<original name>`` (never overwritten), then
+  placed into the data directory by writing a temporary file and renaming it over
+  ``<table>.<suffix>``; a file of the same table with the other suffix is removed so that the
+  next run reads the new one. Row-level rejects are reported but the file is loaded.
+* **Duplicate**: the same content (sha256) already archived for the table is recorded in the
+  history with status ``duplicate`` and the existing archive name; no second copy is made.
+* **Quarantined**: an unusable file (unknown table, empty, bad encoding, missing required column,
+  no accepted row) is moved to the quarantine directory with ``<name>.reasons.csv``.
+
+Processed files leave the inbox. Every file gets a row in the ``intake`` history table.
+
+Example:
+    >>> archive_name("transactions.csv", "ab" * 32, datetime(2026, 1, 2, 3, 4, 5, 6))
+    '20260102T030405.000006Z_abababababababab_transactions.csv'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from engine.contract import TABLES
+from engine.errors import Reason
+from engine.loading import load_dataset
+from engine.ops.db import connect, query, utc_now
+
+SUFFIXES = (".csv", ".parquet")
+
+
+@dataclass(frozen=True)
+class IntakeRecord:
+    """What happened to one incoming file (one row of the ``intake`` table)."""
+
+    received: datetime
+    table: str | None
+    original_name: str
+    archived_name: str | None
+    sha256: str
+    rows_read: int
+    rows_accepted: int
+    rows_rejected: int
+    status: str  # accepted | rejects | duplicate | quarantined
+    detail: str
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    """The outcome of one intake: a record per file, and the findings of every file."""
+
+    records: list[IntakeRecord]
+    findings: pl.DataFrame
+
+    @property
+    def quarantined(self) -> int:
+        """How many files went to quarantine."""
+        return sum(r.status == "quarantined" for r in self.records)
+
+    @property
+    def rows_rejected(self) -> int:
+        """Rows rejected in the files that were loaded."""
+        return sum(r.rows_rejected for r in self.records if r.status != "quarantined")
+
+
+def archive_name(original: str, sha256: str, when: datetime) -> str:
+    """The archive file name: ``<UTC timestamp>_<sha256[:16]>_<original name>``."""
+    return f"{when:%Y%m%dT%H%M%S.%fZ}_{sha256[:16]}_{original}"
+
+
+def sha256_of(path: Path) -> str:
+    """The sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def intake(
+    inbox: Path,
+    archive: Path,
+    db_path: Path,
+    *,
+    quarantine: Path | None = None,
+    data_dir: Path | None = None,
+) -> IntakeResult:
+    """Validate, archive and load every file of ``inbox``.
+
+    Args:
+        inbox: the directory files arrive in (files only; sub-directories are ignored).
+        archive: the archive root (one sub-directory per table).
+        db_path: the operations database.
+        quarantine: where unusable files go (default ``<archive>/quarantine``).
+        data_dir: the data directory the next run reads; None to archive only.
+
+    Returns:
+        A record per file and the findings (file, line, column, reason, message...).
+    """
+    quarantine = quarantine or archive / "quarantine"
+    now = utc_now()
+    incoming = sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith("."))
+    known: dict[str, Path] = {}
+    unknown: list[Path] = []
+    for path in incoming:
+        table = path.name.rsplit(".", 1)[0] if path.suffix.lower() in SUFFIXES else None
+        if table in TABLES and table not in known:
+            known[table] = path
+        else:
+            unknown.append(path)
+    findings: list[pl.DataFrame] = []
+    records: list[IntakeRecord] = []
+    with tempfile.TemporaryDirectory(prefix="icm-intake-") as tmp:
+        staging = Path(tmp)
+        if data_dir is not None and data_dir.is_dir():
+            for existing in data_dir.iterdir():
+                table = existing.name.rsplit(".", 1)[0]
+                if table not in known:
+                    (staging / existing.name).symlink_to(existing.resolve())
+        for table, path in known.items():
+            (staging / f"{table}{path.suffix.lower()}").symlink_to(path.resolve())
+        dataset = load_dataset(staging)
+    accounting = {row["table"]: row for row in dataset.accounting.iter_rows(named=True)}
+    for table, path in known.items():
+        display = f"{table}{path.suffix.lower()}"
+        mine = dataset.rejects.filter(pl.col("file") == display).with_columns(
+            pl.lit(path.name).alias("file")
+        )
+        findings.append(mine)
+        row = accounting[table]
+        sha = sha256_of(path)
+        read, accepted, rejected = row["rows_read"], row["rows_accepted"], row["rows_rejected"]
+        if row["status"] == "unusable":
+            _quarantine(path, quarantine, mine)
+            reasons = ", ".join(sorted(set(mine["reason"].to_list()))) or "no accepted row"
+            records.append(
+                IntakeRecord(
+                    now, table, path.name, None, sha, read, 0, read, "quarantined", reasons
+                )
+            )
+            continue
+        stored, duplicate = _archive(path, table, sha, archive, now)
+        if data_dir is not None:
+            place(path, data_dir, table)
+        path.unlink()
+        status = "duplicate" if duplicate else ("rejects" if rejected else "accepted")
+        detail = f"{rejected} row(s) rejected" if rejected else ""
+        records.append(
+            IntakeRecord(
+                now, table, path.name, stored, sha, read, accepted, rejected, status, detail
+            )
+        )
+    for path in unknown:
+        message = (
+            "a second file for the same table in one batch"
+            if path.name.rsplit(".", 1)[0] in known
+            else f"not a contract table name ({', '.join(sorted(TABLES))}) with .csv or .parquet"
+        )
+        found = _finding(path.name, Reason.FILE_UNREADABLE, message)
+        findings.append(found)
+        _quarantine(path, quarantine, found)
+        records.append(
+            IntakeRecord(
+                now, None, path.name, None, sha256_of(quarantine / path.name), 0, 0, 0,
+                "quarantined", Reason.FILE_UNREADABLE.value,
+            )
+        )  # fmt: skip
+    _record(db_path, records)
+    all_findings = pl.concat(findings) if findings else _finding("", Reason.USAGE, "").clear()
+    return IntakeResult(records, all_findings)
+
+
+def place(source: Path, data_dir: Path, table: str) -> Path:
+    """Copy ``source`` into ``data_dir`` as ``<table><suffix>`` atomically (temp file + rename).
+
+    A file of the same table with another suffix is removed, so that the loader reads this one.
+
+    Returns:
+        The placed file.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    suffix = source.suffix.lower()
+    target = data_dir / f"{table}{suffix}"
+    temp = data_dir / f".{table}{suffix}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        shutil.copyfile(source, temp)
+        with temp.open("rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    for other in SUFFIXES:
+        if other != suffix:
+            (data_dir / f"{table}{other}").unlink(missing_ok=True)
+    return target
+
+
+def _archive(path: Path, table: str, sha: str, archive: Path, now: datetime) -> tuple[str, bool]:
+    """Copy ``path`` into the archive; return its archive name and whether it was already there."""
+    folder = archive / table
+    folder.mkdir(parents=True, exist_ok=True)
+    for existing in sorted(folder.glob(f"*_{sha[:16]}_*")):
+        if sha256_of(existing) == sha:
+            return f"{table}/{existing.name}", True
+    name = archive_name(path.name, sha, now)
+    target = folder / name
+    temp = folder / f".{name}.tmp"
+    shutil.copyfile(path, temp)
+    try:
+        os.link(temp, target)  # fails if the name exists: an archived file is never overwritten
+    finally:
+        temp.unlink()
+    return f"{table}/{name}", False
+
+
+def _quarantine(path: Path, quarantine: Path, found: pl.DataFrame) -> None:
+    quarantine.mkdir(parents=True, exist_ok=True)
+    target = quarantine / path.name
+    if target.exists():
+        stamp = f"{utc_now():%Y%m%dT%H%M%S.%fZ}"
+        target = quarantine / f"{stamp}_{path.name}"
+    shutil.move(path, target)
+    found.write_csv(quarantine / f"{target.name}.reasons.csv")
+
+
+def _finding(file: str, reason: Reason, message: str) -> pl.DataFrame:
+    return pl.DataFrame(
+        [{"file": file, "line": None, "column": None, "reason": reason.value,
+          "message": message, "value": None, "hint": None}],
+        schema={"file": pl.Utf8, "line": pl.Int64, "column": pl.Utf8, "reason": pl.Utf8,
+                "message": pl.Utf8, "value": pl.Utf8, "hint": pl.Utf8},
+    )  # fmt: skip
+
+
+def _record(db_path: Path, records: list[IntakeRecord]) -> None:
+    con = connect(db_path)
+    try:
+        con.executemany(
+            "INSERT INTO intake VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                [r.received, r.table, r.original_name, r.archived_name, r.sha256, r.rows_read,
+                 r.rows_accepted, r.rows_rejected, r.status, r.detail]
+                for r in records
+            ],
+        )  # fmt: skip
+    finally:
+        con.close()
+
+
+def history(db_path: Path) -> pl.DataFrame:
+    """The intake history, oldest first."""
+    con = connect(db_path)
+    try:
+        return query(con, "SELECT * FROM intake ORDER BY received, original_name")
+    finally:
+        con.close()
