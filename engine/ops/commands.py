@@ -4,19 +4,201 @@ Registered by :func:`engine.cli._register_plugins`. Heavy modules are imported i
 bodies so that ``icm --help`` stays fast.
 """
 
-# ruff: noqa: PLC0415
+# ruff: noqa: PLC0415, PLR0917
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from engine.ops.runlog import LoggedRun
+
+LOG_FORMATS = ("text", "json")
 
 
 def register(app: typer.Typer) -> None:
     """Add the operations commands to ``app``."""
     app.command("intake")(intake_command)
+    app.command("run-logged")(run_logged_command)
+    runs = typer.Typer(
+        help="The run log: list runs, or `icm runs show ID` for one run's steps and flags.",
+        no_args_is_help=False,
+    )
+    runs.callback(invoke_without_command=True)(runs_command)
+    runs.command("show")(show_command)
+    app.add_typer(runs, name="runs")
+
+
+def _db_path(db: Path | None, out_dir: Path | None) -> Path:
+    return db if db is not None else (out_dir or Path("out")) / "ops.duckdb"
+
+
+def run_logged_command(
+    data_dir: Annotated[Path, typer.Argument(help="Directory of input files.")],
+    rules: Annotated[Path, typer.Option(help="The rule-set YAML file.")],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Publish results under this directory.")
+    ] = None,
+    db: Annotated[
+        Path | None, typer.Option(help="Operations database (default OUT/ops.duckdb).")
+    ] = None,
+    period: Annotated[
+        list[str] | None, typer.Option(help="A period to pay (repeatable); default all.")
+    ] = None,
+    mapping: Annotated[Path | None, typer.Option(help="Column mapping file.")] = None,
+    log_format: Annotated[
+        str, typer.Option("--log-format", help="text, or json: one object per line.")
+    ] = "text",
+) -> None:
+    """Run and publish like `icm run`, recording every step in the run log and flagging outliers."""
+    from engine.cli import guarded
+
+    def body() -> int:
+        import sys
+
+        from engine.cli import out
+        from engine.errors import EngineError, Reason
+        from engine.ops.runlog import run_logged
+
+        if log_format not in LOG_FORMATS:
+            raise EngineError.single(Reason.USAGE, "--log-format must be text or json")
+        db_path = _db_path(db, out_dir)
+        if log_format == "text" and sys.stdout.isatty():
+            with out.status("running the pipeline..."):
+                logged = run_logged(
+                    data_dir, rules, db_path, out_dir=out_dir, periods=period, mapping=mapping
+                )
+        else:
+            logged = run_logged(
+                data_dir, rules, db_path, out_dir=out_dir, periods=period, mapping=mapping
+            )
+        return _report(logged, log_format, out_dir)
+
+    guarded(body)
+
+
+def _report(logged: LoggedRun, log_format: str, out_dir: Path | None) -> int:
+    """Print a logged run (text or JSON lines) and return the exit code."""
+    import json
+    import os
+
+    from engine.cli import (
+        EXIT_FINDINGS,
+        EXIT_INTERNAL,
+        EXIT_OK,
+        EXIT_UNUSABLE,
+        _print_run,
+        err,
+        out,
+    )
+    from engine.errors import EngineError
+
+    if log_format == "json":
+        for s in logged.steps:
+            line = {"event": "step", "run_id": logged.run_id, **s.__dict__}
+            typer.echo(json.dumps(line, sort_keys=True))
+        for f in logged.flags:
+            line = {"event": "flag", "run_id": logged.run_id, **f.__dict__}
+            typer.echo(json.dumps({**line, "message": f.message()}, sort_keys=True))
+    code = EXIT_OK
+    if logged.exception is not None:
+        if isinstance(logged.exception, EngineError):
+            code = EXIT_UNUSABLE
+        elif os.environ.get("ICM_DEBUG"):
+            raise logged.exception
+        else:
+            code = EXIT_INTERNAL
+    elif logged.result is not None:
+        ds = logged.result.dataset
+        problems = ds.rejects.height + sum(logged.result.credits.counts.unrouted.values())
+        code = EXIT_FINDINGS if problems else EXIT_OK
+    if log_format == "json":
+        summary = {
+            "event": "run",
+            "run_id": logged.run_id,
+            "status": logged.status,
+            "fingerprint": logged.fingerprint,
+            "started": logged.started.isoformat() + "Z",
+            "seconds": logged.seconds,
+            "steps": len(logged.steps),
+            "flags": len(logged.flags),
+            "error": logged.error,
+            "exit_code": code,
+        }
+        typer.echo(json.dumps(summary, sort_keys=True))
+        return code
+    if logged.result is not None and logged.exception is None:
+        published = out_dir / "runs" / logged.result.run_id if out_dir is not None else None
+        _print_run(logged.result, published)
+    failed = [s for s in logged.steps if s.status == "failed"]
+    for s in failed:
+        err.print(f"error: step {s.step} failed: {s.error}", markup=False)
+    if logged.exception is not None and code == EXIT_INTERNAL:
+        err.print(
+            "internal error: this is a bug in the engine. "
+            "Re-run with ICM_DEBUG=1 for details and report it.",
+            markup=False,
+        )
+    for f in logged.flags:
+        err.print(f"warning: unusual {f.message()}", markup=False)
+    out.print(f"Logged as run {logged.run_id} ({logged.status}, {logged.seconds:.2f}s)")
+    return code
+
+
+def runs_command(
+    ctx: typer.Context,
+    db: Annotated[Path | None, typer.Option(help="Operations database.")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Output root (database OUT/ops.duckdb).")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="How many recent runs.")] = 50,
+) -> None:
+    """List recent runs, newest first."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from engine.cli import guarded
+
+    def body() -> int:
+        from engine.cli import EXIT_OK, _table, out
+        from engine.ops.runlog import list_runs
+
+        runs = list_runs(_db_path(db, out_dir), limit)
+        if runs.height == 0:
+            out.print("no runs logged yet")
+        else:
+            out.print(_table(runs, f"Runs ({runs.height})"))
+        return EXIT_OK
+
+    guarded(body)
+
+
+def show_command(
+    ident: Annotated[str, typer.Argument(help="Run id or fingerprint (a unique prefix will do).")],
+    db: Annotated[Path | None, typer.Option(help="Operations database.")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Output root (database OUT/ops.duckdb).")
+    ] = None,
+) -> None:
+    """Show one run: its details, its steps, and any anomaly flags."""
+    from engine.cli import guarded
+
+    def body() -> int:
+        from engine.cli import EXIT_OK, _table, err, out
+        from engine.ops.runlog import show_run, stored_flags
+
+        row, steps, flags = show_run(_db_path(db, out_dir), ident)
+        for key, value in row.items():
+            if value is not None:
+                out.print(f"{key:>15}: {value}", markup=False)
+        out.print(_table(steps, "Steps"))
+        for f in stored_flags(flags):
+            err.print(f"warning: unusual {f.message()}", markup=False)
+        return EXIT_OK
+
+    guarded(body)
 
 
 def intake_command(
