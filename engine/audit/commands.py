@@ -1,0 +1,71 @@
+"""The audit commands: ``icm explain`` and ``icm statements`` (registered by ``engine.cli``).
+
+Heavy modules are imported inside the command bodies so that ``icm --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["register"]
+
+
+def _explain(  # noqa: PLR0917
+    participant: Annotated[str, typer.Argument(help="The participant id.")],
+    period: Annotated[str, typer.Option(help="The period, e.g. 2026-02.")],
+    data: Annotated[Path, typer.Option("--data", help="Directory of input files.")],
+    rules: Annotated[Path, typer.Option(help="The rule-set YAML file.")],
+    component: Annotated[
+        str | None, typer.Option(help="Only this component (or SPIF) line.")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text (a tree) or json.")] = "text",
+    mapping: Annotated[Path | None, typer.Option(help="Column mapping file.")] = None,
+) -> None:
+    """Explain one payout: every level of its derivation, adding up to the cent."""
+    from engine.cli import EXIT_OK, guarded, out  # noqa: PLC0415
+
+    def body() -> int:
+        import json  # noqa: PLC0415
+
+        import polars as pl  # noqa: PLC0415
+
+        from engine.audit.explain import explain, render  # noqa: PLC0415
+        from engine.audit.lineage import build_lineage  # noqa: PLC0415
+        from engine.errors import EngineError, Reason  # noqa: PLC0415
+        from engine.pipeline import run  # noqa: PLC0415
+
+        if fmt not in ("text", "json"):
+            raise EngineError.single(Reason.USAGE, f"--format must be text or json, not {fmt}")
+        result = run(data, rules, periods=[period], mapping=mapping)
+        if period not in result.periods or period not in set(
+            result.dataset.tables["calendar"]["period"].to_list()
+        ):
+            raise EngineError.single(Reason.USAGE, f"no period {period!r} in the calendar")
+        people = result.dataset.tables["participants"]
+        found = people.filter(pl.col("participant_id") == participant)
+        if found.height == 0:
+            raise EngineError.single(Reason.USAGE, f"no participant {participant!r}")
+        name = found["name"][0] if "name" in found.columns else None
+        lin = build_lineage(result, [participant]).select(participant, period, component)
+        root = explain(lin, participant, period, name)
+        if fmt == "json":
+            typer.echo(json.dumps(root.to_dict(), indent=1, default=str))
+        else:
+            out.print(render(root))
+            man = lin.manifest()
+            out.print(f"run {result.run_id[:12]}  rules {result.ruleset.name} ", end="")
+            out.print(f"({result.ruleset.content_hash[:12]})  inputs: ", end="", markup=False)
+            inputs = man["inputs"]
+            assert isinstance(inputs, dict)
+            out.print(", ".join(f"{k} {v[:12]}" for k, v in inputs.items()), markup=False)
+        return EXIT_OK
+
+    guarded(body)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``explain`` to the ``icm`` app."""
+    app.command("explain")(_explain)
