@@ -38,6 +38,7 @@ import polars as pl
 from engine.contract import TABLES
 from engine.errors import Reason
 from engine.loading import load_dataset
+from engine.loading.mapping import Mapping, load_mapping
 from engine.ops.db import connect, query, utc_now
 
 SUFFIXES = (".csv", ".parquet")
@@ -113,31 +114,43 @@ def intake(
     """
     quarantine = quarantine or archive / "quarantine"
     now = utc_now()
+    config = load_mapping(data_dir) if data_dir is not None and data_dir.is_dir() else Mapping()
     incoming = sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith("."))
     known: dict[str, Path] = {}
-    unknown: list[Path] = []
+    targets: dict[str, str] = {}
+    unknown: list[tuple[Path, str]] = []
     for path in incoming:
         table = path.name.rsplit(".", 1)[0] if path.suffix.lower() in SUFFIXES else None
-        if table in TABLES and table not in known:
-            known[table] = path
+        mapped = config.for_table(table).file if table in TABLES else None
+        if table not in TABLES:
+            tables = ", ".join(sorted(TABLES))
+            unknown.append((path, f"not a contract table name ({tables}) with .csv or .parquet"))
+        elif table in known:
+            unknown.append((path, "a second file for the same table in one batch"))
+        elif mapped is not None and Path(mapped).suffix.lower() != path.suffix.lower():
+            unknown.append((path, f"the data directory's mapping reads this table from {mapped}"))
         else:
-            unknown.append(path)
+            known[table] = path
+            targets[table] = mapped or f"{table}{path.suffix.lower()}"
     findings: list[pl.DataFrame] = []
     records: list[IntakeRecord] = []
-    with tempfile.TemporaryDirectory(prefix="icm-intake-") as tmp:
-        staging = Path(tmp)
-        if data_dir is not None and data_dir.is_dir():
-            for existing in data_dir.iterdir():
-                table = existing.name.rsplit(".", 1)[0]
-                if table not in known:
-                    (staging / existing.name).symlink_to(existing.resolve())
+    where = data_dir if data_dir is not None and data_dir.is_dir() else None
+    with tempfile.TemporaryDirectory(prefix=".icm-intake-", dir=where) as tmp:
+        staging = Path(tmp) / "data"
+        if where is not None:
+            shutil.copytree(
+                where, staging, copy_function=_link_or_copy, ignore=_hidden, symlinks=False
+            )
+        staging.mkdir(exist_ok=True)
         for table, path in known.items():
-            (staging / f"{table}{path.suffix.lower()}").symlink_to(path.resolve())
+            for old in (f"{table}.csv", f"{table}.parquet", targets[table]):
+                (staging / old).unlink(missing_ok=True)
+            (staging / targets[table]).parent.mkdir(parents=True, exist_ok=True)
+            _link_or_copy(path, staging / targets[table])
         dataset = load_dataset(staging)
     accounting = {row["table"]: row for row in dataset.accounting.iter_rows(named=True)}
     for table, path in known.items():
-        display = f"{table}{path.suffix.lower()}"
-        mine = dataset.rejects.filter(pl.col("file") == display).with_columns(
+        mine = dataset.rejects.filter(pl.col("file") == targets[table]).with_columns(
             pl.lit(path.name).alias("file")
         )
         findings.append(mine)
@@ -155,7 +168,7 @@ def intake(
             continue
         stored, duplicate = _archive(path, table, sha, archive, now)
         if data_dir is not None:
-            place(path, data_dir, table)
+            place(path, data_dir, table, targets[table])
         path.unlink()
         status = "duplicate" if duplicate else ("rejects" if rejected else "accepted")
         detail = f"{rejected} row(s) rejected" if rejected else ""
@@ -164,12 +177,7 @@ def intake(
                 now, table, path.name, stored, sha, read, accepted, rejected, status, detail
             )
         )
-    for path in unknown:
-        message = (
-            "a second file for the same table in one batch"
-            if path.name.rsplit(".", 1)[0] in known
-            else f"not a contract table name ({', '.join(sorted(TABLES))}) with .csv or .parquet"
-        )
+    for path, message in unknown:
         found = _finding(path.name, Reason.FILE_UNREADABLE, message)
         findings.append(found)
         _quarantine(path, quarantine, found)
@@ -184,18 +192,26 @@ def intake(
     return IntakeResult(records, all_findings)
 
 
-def place(source: Path, data_dir: Path, table: str) -> Path:
-    """Copy ``source`` into ``data_dir`` as ``<table><suffix>`` atomically (temp file + rename).
+def place(source: Path, data_dir: Path, table: str, name: str | None = None) -> Path:
+    """Copy ``source`` into ``data_dir`` atomically (temporary file + rename).
 
-    A file of the same table with another suffix is removed, so that the loader reads this one.
+    Args:
+        source: the incoming file.
+        data_dir: the data directory.
+        table: its contract table.
+        name: the path inside ``data_dir`` (the mapping's ``file``); default
+            ``<table><suffix>``, in which case a file of the same table with the other suffix
+            is removed so that the loader reads this one.
 
     Returns:
         The placed file.
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     suffix = source.suffix.lower()
-    target = data_dir / f"{table}{suffix}"
-    temp = data_dir / f".{table}{suffix}.{uuid.uuid4().hex[:8]}.tmp"
+    default = f"{table}{suffix}"
+    target = data_dir / (name or default)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.tmp"
     try:
         shutil.copyfile(source, temp)
         with temp.open("rb") as handle:
@@ -205,7 +221,7 @@ def place(source: Path, data_dir: Path, table: str) -> Path:
         temp.unlink(missing_ok=True)
         raise
     for other in SUFFIXES:
-        if other != suffix:
+        if other != suffix and (name or default) == default:
             (data_dir / f"{table}{other}").unlink(missing_ok=True)
     return target
 
@@ -226,6 +242,18 @@ def _archive(path: Path, table: str, sha: str, archive: Path, now: datetime) -> 
     finally:
         temp.unlink()
     return f"{table}/{name}", False
+
+
+def _link_or_copy(source: str | Path, target: str | Path) -> None:
+    """Hard-link ``source`` to ``target`` (cheap for large files), copying across file systems."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def _hidden(_: str, names: list[str]) -> list[str]:
+    return [n for n in names if n.startswith(".")]
 
 
 def _quarantine(path: Path, quarantine: Path, found: pl.DataFrame) -> None:

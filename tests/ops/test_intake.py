@@ -137,3 +137,21 @@ def test_batch_is_validated_together(tmp_path: Path, inbox: Path, data_dir: Path
         result.findings
     )
     assert {r.status for r in result.records} == {"accepted"}
+
+
+def test_mapped_table_is_placed_at_its_mapped_path(
+    tmp_path: Path, inbox: Path, data_dir: Path
+) -> None:
+    (data_dir / "exports").mkdir()
+    text = (SAMPLE / "transactions.csv").read_text()
+    (data_dir / "transactions.csv").rename(data_dir / "exports" / "sales.csv")
+    mapping = "tables:\n  transactions:\n    file: exports/sales.csv\n    columns:\n"
+    (data_dir / "mapping.yaml").write_text(mapping + "      amount: NET\n")
+    (data_dir / "exports" / "sales.csv").write_text(text.replace(",amount,", ",NET,", 1))
+    incoming = text.replace(",amount,", ",NET,", 1).replace("18000.00", "18100.00")
+    (inbox / "transactions.csv").write_text(incoming)
+    result = intake(inbox, tmp_path / "archive", tmp_path / "ops.duckdb", data_dir=data_dir)
+    assert [r.status for r in result.records] == ["accepted"], result.findings
+    assert (data_dir / "exports" / "sales.csv").read_text() == incoming
+    assert not (data_dir / "transactions.csv").exists()
+    assert not [p for p in data_dir.iterdir() if p.name.startswith(".")]
