@@ -6,12 +6,20 @@
  1     load         :func:`engine.loading.load_dataset`  typed tables, rejects, accounting
  2     rules        :func:`engine.rules.load_ruleset`    the rule set and its content hash
  3     credit       :func:`engine.crediting.credit`      credits, unrouted, excluded
+ 3b    roll-ups     :meth:`CreditResult.rollup_totals`   roll-up totals per manager
  4-6   calculate    :func:`engine.calc.payouts.calculate`  measures, incentives, payouts
  7     publish      :func:`engine.publish.publish`       Parquet files and a manifest
 =====  ===========  ==================================  ==============================
 
+Roll-ups are never materialised by the run (``credit(..., rollups="aggregate")``): the
+``credits`` output holds the level-0 credits (direct, split, overlay), ``rollup_totals`` the
+managers' roll-up totals, and the calculation reads managers' measures from aggregated level-0
+credits (:mod:`engine.calc.rollup_lines`), with results identical to a materialised run. A
+manager's roll-up rows (their lineage down to transactions) are derived on demand:
+``result.credits.rollup_credits(manager_id)``, or ``result.credits.all_credits()``.
+
 Every step is timed and its row counts recorded in :attr:`RunResult.steps`, the seed of the
-operations run log.
+operations run log (the credit step counts roll-up credits too, materialised or not).
 """
 
 from __future__ import annotations
@@ -57,11 +65,22 @@ class RunResult:
     periods: list[str]
     run_id: str
     steps: list[Step] = field(default_factory=list)
+    rollup_totals: pl.DataFrame | None = None
 
     def frames(self) -> dict[str, pl.DataFrame]:
-        """The output frames by name, as published."""
+        """The output frames by name, as published.
+
+        ``credits`` holds the level-0 credits (plus roll-up rows only if the crediting result
+        materialised them); ``rollup_totals`` the roll-up totals per manager, period, credit
+        type, rule, currency and held flag (:data:`engine.crediting.frames.ROLLUP_TOTAL_KEYS`).
+        Roll-up rows are derived on demand from ``credits.basis``.
+        """
+        totals = self.rollup_totals
+        if totals is None:
+            totals = self.credits.rollup_totals()
         return {
             "credits": self.credits.credits,
+            "rollup_totals": totals,
             "unrouted": self.credits.unrouted,
             "excluded": self.credits.excluded,
             "rejects": self.dataset.rejects,
@@ -92,7 +111,9 @@ def _rows(result: object) -> int:
     if isinstance(result, Dataset):
         return int(result.accounting["rows_accepted"].sum())
     if isinstance(result, CreditResult):
-        return result.credits.height
+        return result.counts.credit_rows + result.counts.rollup_rows
+    if isinstance(result, pl.DataFrame):
+        return result.height
     if isinstance(result, CalcResult):
         return result.payouts.height
     return 0
@@ -128,15 +149,21 @@ def run(
     last = max((calendar.index(p) for p in wanted if p in calendar), default=len(calendar) - 1)
     to_credit = calendar[: last + 1]
     n_tx = dataset.tables["transactions"].height
-    credited = _timed(steps, "credit", n_tx, lambda: credit(dataset, ruleset, to_credit))
+    credited = _timed(
+        steps,
+        "credit",
+        n_tx,
+        lambda: credit(dataset, ruleset, to_credit, rollups="aggregate"),
+    )
+    totals = _timed(steps, "rollup_totals", credited.credits.height, credited.rollup_totals)
     calc = _timed(
         steps,
         "calculate",
         credited.credits.height,
-        lambda: calculate(dataset, credited.credits, ruleset, wanted),
+        lambda: calculate(dataset, credited, ruleset, wanted),
     )
     run_id = fingerprint(ruleset.content_hash, dataset.file_hashes, wanted)
-    return RunResult(dataset, ruleset, credited, calc, wanted, run_id, steps)
+    return RunResult(dataset, ruleset, credited, calc, wanted, run_id, steps, totals)
 
 
 def write(result: RunResult, out_dir: Path) -> Path:

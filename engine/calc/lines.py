@@ -30,7 +30,14 @@ from engine.contract import TABLES
 from engine.errors import Reason
 from engine.money import PPM, RoundingMode
 
-__all__ = ["Lines", "build_lines", "condition_columns"]
+__all__ = [
+    "Lines",
+    "RollupTotals",
+    "build_lines",
+    "condition_columns",
+    "prepare_lines",
+    "rate_findings",
+]
 
 _CREDIT_KINDS: dict[str, tuple[str, str]] = {
     "transaction_id": ("transaction_id", "id"),
@@ -53,6 +60,24 @@ _INTERNAL = frozenset({"pay_cents", "convert_at", "quantity_credit_e2", "held"})
 
 
 @dataclass(frozen=True)
+class RollupTotals:
+    """What measures read from roll-up lines that were not materialised as rows.
+
+    Built by :func:`engine.calc.rollup_lines.result_lines` from aggregated level-0 credits; the
+    numbers are those the roll-up lines would give, to the cent.
+
+    Attributes:
+        totals: measure name -> ``participant_id, period, num``: the measure's per-period value
+            over the roll-up lines it counts (hundredths, as :func:`measure_lines` ``value``).
+        population: ``participant_id, period, pay_currency``: every participant and period
+            with at least one (counted, converted) roll-up line.
+    """
+
+    totals: Mapping[str, pl.DataFrame]
+    population: pl.DataFrame
+
+
+@dataclass(frozen=True)
 class Lines:
     """Prepared credit lines and the findings made while preparing them.
 
@@ -61,12 +86,15 @@ class Lines:
         findings: rows without an exchange rate (``NO_EXCHANGE_RATE``), excluded from measures.
         columns: condition column name -> contract kind, for ``compile_condition``.
         mode: the rounding mode used for line values (shares of quantities and attributes).
+        rollups: roll-up lines left out of ``frame`` and given as totals instead (None: every
+            line is in ``frame``).
     """
 
     frame: pl.DataFrame
     findings: pl.DataFrame
     columns: Mapping[str, str]
     mode: RoundingMode = RoundingMode.HALF_UP
+    rollups: RollupTotals | None = None
 
 
 def condition_columns(frame: pl.DataFrame) -> dict[str, str]:
@@ -118,6 +146,28 @@ def build_lines(
     Returns:
         The lines, with findings for credits that could not be converted.
     """
+    lines, missing = prepare_lines(
+        credits, transactions=transactions, pay=pay, calendar=calendar, rates=rates, mode=mode
+    )
+    return Lines(lines, rate_findings(missing), condition_columns(lines), mode)
+
+
+def prepare_lines(
+    credits: pl.DataFrame,
+    *,
+    transactions: pl.DataFrame,
+    pay: pl.DataFrame,
+    calendar: pl.DataFrame,
+    rates: pl.DataFrame,
+    mode: RoundingMode,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The line frame of :func:`build_lines`, and the credits it left out for want of a rate.
+
+    Returns:
+        ``(lines, missing)``: ``missing`` holds each unconvertible line (its credit columns,
+        ``pay_currency`` and ``_rate_date`` among others), in the order of ``credits`` (the
+        input of :func:`rate_findings`).
+    """
     tx_drop = {"amount_cents", "currency", "credit_date", "source_line"}
     tx = transactions.select(
         "transaction_id",
@@ -152,7 +202,21 @@ def build_lines(
     if "quantity_e2" in lines.columns:
         qty = round_div_expr(pl.col("quantity_e2").cast(pl.Int128) * pl.col("share_ppm"), PPM, mode)
         lines = lines.with_columns(qty.cast(pl.Int64).alias("quantity_credit_e2"))
-    findings = missing.select(
+    lines = lines.filter(pl.col("pay_cents").is_not_null()).drop("_period_end", "_rate_date")
+    return lines, missing
+
+
+def rate_findings(missing: pl.DataFrame) -> pl.DataFrame:
+    """``NO_EXCHANGE_RATE`` findings, one per unconvertible line of :func:`prepare_lines`.
+
+    Example:
+        >>> from datetime import date
+        >>> row = {"participant_id": "P1", "period": "2026-01", "currency": "EUR",
+        ...        "pay_currency": "USD", "_rate_date": date(2026, 1, 5), "transaction_id": "T1"}
+        >>> rate_findings(pl.DataFrame([row]))["message"].item()
+        'no exchange rate EUR -> USD on 2026-01-05 for transaction T1; credit left out of measures'
+    """
+    return missing.select(
         "participant_id",
         "period",
         pl.lit(None, pl.Utf8).alias("subject"),
@@ -165,5 +229,3 @@ def build_lines(
             "transaction_id",
         ).alias("message"),
     ).cast(FINDING_COLUMNS)  # type: ignore[arg-type]
-    lines = lines.filter(pl.col("pay_cents").is_not_null()).drop("_period_end", "_rate_date")
-    return Lines(lines, findings, condition_columns(lines), mode)

@@ -56,6 +56,7 @@ __all__ = [
     "measure_filter",
     "measure_lines",
     "measure_order",
+    "measure_value",
     "natural_expr",
 ]
 
@@ -193,6 +194,21 @@ def measure_filter(measure: SumMeasure | CountMeasure, lines: Lines) -> pl.Expr:
     return cond
 
 
+def measure_value(measure: SumMeasure | CountMeasure, lines: Lines) -> pl.Expr:
+    """A line's contribution to a sum or count measure, in hundredths (``100`` for a count).
+
+    Example:
+        >>> from engine.rules.plan_schema import MEASURE_ADAPTER as A
+        >>> lines = Lines(pl.DataFrame({"pay_cents": [5]}), pl.DataFrame(), {})
+        >>> m = A.validate_python({"name": "a", "kind": "sum"})
+        >>> lines.frame.select(measure_value(m, lines)).item()
+        5
+    """
+    if isinstance(measure, CountMeasure):
+        return pl.lit(100, pl.Int64)
+    return _value_expr(measure, lines).cast(pl.Int64)
+
+
 def _value_expr(measure: SumMeasure, lines: Lines) -> pl.Expr:
     """A line's contribution at scale 2.
 
@@ -227,11 +243,8 @@ def measure_lines(measure: SumMeasure | CountMeasure, lines: Lines) -> pl.DataFr
         >>> measure_lines(m, lines)["value"].to_list()
         [7]
     """
-    value = (
-        _value_expr(measure, lines) if isinstance(measure, SumMeasure) else pl.lit(100, pl.Int64)
-    )
     return lines.frame.filter(measure_filter(measure, lines)).with_columns(
-        value.cast(pl.Int64).alias("value")
+        measure_value(measure, lines).alias("value")
     )
 
 
@@ -265,10 +278,16 @@ def compute_measures(
     """
     cal = calendar_frame(calendar)
     wanted = pl.DataFrame({"period": list(periods)}, schema={"period": pl.Utf8})
+    # who has lines: the line frame, plus roll-up lines given as totals (lines.rollups)
+    with_lines = [lines.frame.select("participant_id", "period", "pay_currency")]
+    if lines.rollups is not None:
+        with_lines.append(
+            lines.rollups.population.select("participant_id", "period", "pay_currency")
+        )
     pop = pl.concat(
         [
             population.select("participant_id", "period"),
-            lines.frame.select("participant_id", "period"),
+            *(frame.select("participant_id", "period") for frame in with_lines),
         ]
     ).join(wanted, on="period", how="semi")
     pop = pop.unique().join(cal.select("period", "seq"), on="period").sort("participant_id", "seq")
@@ -276,7 +295,7 @@ def compute_measures(
         pl.concat(
             [
                 population.select("participant_id", "period", "pay_currency"),
-                lines.frame.select("participant_id", "period", "pay_currency"),
+                *with_lines,
             ]
         )
         .group_by("participant_id", "period")
@@ -374,6 +393,15 @@ def _aggregate(
     else:
         per_period = chosen.group_by("participant_id", "period").agg(
             pl.col("value").sum().cast(pl.Int64).alias("num")
+        )
+    rolled = lines.rollups.totals.get(m.name) if lines.rollups is not None else None
+    if rolled is not None:
+        # roll-up lines given as totals (never a distinct count: those are materialised)
+        assert not (isinstance(m, CountMeasure) and m.distinct == "transaction")
+        per_period = (
+            pl.concat([per_period, rolled.select(per_period.columns).cast(per_period.schema)])
+            .group_by("participant_id", "period")
+            .agg(pl.col("num").sum().cast(pl.Int64))
         )
     windows = window_map(calendar, m.window)
     windowed = (

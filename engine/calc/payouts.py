@@ -64,8 +64,10 @@ from engine.calc.measures import compute_measures, measures_by_name
 from engine.calc.mechanics.clawbacks import check_measures, clawbacks
 from engine.calc.proration import plan_segments
 from engine.calc.quotas import FINDING_COLUMNS
+from engine.calc.rollup_lines import result_lines
 from engine.calc.state import empty_state
 from engine.calc.windows import calendar_frame, window_map
+from engine.crediting import CreditResult
 from engine.errors import EngineError, Reason
 from engine.loading import Dataset
 from engine.money import RoundingMode
@@ -412,7 +414,7 @@ def _used_measures(
 
 def calculate(
     dataset: Dataset,
-    credits: pl.DataFrame,
+    credits: pl.DataFrame | CreditResult,
     ruleset: PlanRules,
     periods: Sequence[str] | None = None,
     *,
@@ -423,7 +425,10 @@ def calculate(
     Args:
         dataset: the loaded data (calendar, participants, transactions, quotas,
             plan_assignments, exchange_rates).
-        credits: the credits frame from crediting (every period the windows need).
+        credits: the crediting result (every period the windows need), or its credits frame
+            with the roll-up rows materialised. A result credited with
+            ``rollups="aggregate"`` is calculated without materialising roll-up rows
+            (:mod:`engine.calc.rollup_lines`): the frames are identical either way.
         ruleset: the rule set (measures, rate_tables, plans, settings).
         periods: the periods to pay, default every calendar period.
         state: the carry state returned by the run of the previous periods; None = nothing
@@ -465,14 +470,30 @@ def calculate(
             ),
         ]
     ).unique(["participant_id", "period"], keep="first", maintain_order=True)
-    lines = build_lines(
-        credits.filter(pl.col("period").is_in(line_periods)),
-        transactions=dataset.tables["transactions"],
-        pay=pay,
-        calendar=calendar,
-        rates=dataset.tables["exchange_rates"],
-        mode=mode,
-    )
+    if isinstance(credits, CreditResult):
+        lines = result_lines(
+            credits,
+            transactions=dataset.tables["transactions"],
+            pay=pay,
+            calendar=calendar,
+            rates=dataset.tables["exchange_rates"],
+            mode=mode,
+            periods=line_periods,
+            measures=list(ruleset.measures),
+            plans=plans,
+            tables={t.name: t for t in ruleset.rate_tables},
+            rounding_point=settings.rounding_point,
+            segments=seg,
+        )
+    else:
+        lines = build_lines(
+            credits.filter(pl.col("period").is_in(line_periods)),
+            transactions=dataset.tables["transactions"],
+            pay=pay,
+            calendar=calendar,
+            rates=dataset.tables["exchange_rates"],
+            mode=mode,
+        )
     measures = compute_measures(
         lines,
         list(ruleset.measures),
