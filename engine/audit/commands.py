@@ -66,6 +66,32 @@ def _explain(  # noqa: PLR0917
     guarded(body)
 
 
+def _statements(  # noqa: PLR0917
+    data: Annotated[Path, typer.Option("--data", help="Directory of input files.")],
+    rules: Annotated[Path, typer.Option(help="The rule-set YAML file.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Where to write the HTML files.")],
+    participant: Annotated[
+        list[str] | None, typer.Option(help="Only this participant (repeatable).")
+    ] = None,
+    period: Annotated[list[str] | None, typer.Option(help="Only this period (repeatable).")] = None,
+    mapping: Annotated[Path | None, typer.Option(help="Column mapping file.")] = None,
+) -> None:
+    """Write one self-contained HTML statement per participant and period."""
+    from engine.cli import EXIT_OK, guarded, out  # noqa: PLC0415
+
+    def body() -> int:
+        from engine.pipeline import run  # noqa: PLC0415
+        from engine.reports.statements import write_statements  # noqa: PLC0415
+
+        result = run(data, rules, mapping=mapping)
+        written = write_statements(result, out_dir, participants=participant, periods=period)
+        out.print(f"{len(written)} statement(s) written to {out_dir}", markup=False)
+        return EXIT_OK
+
+    guarded(body)
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``explain`` to the ``icm`` app."""
+    """Add ``explain`` and ``statements`` to the ``icm`` app."""
     app.command("explain")(_explain)
+    app.command("statements")(_statements)

@@ -72,10 +72,16 @@ def _pct(num: int, den: int) -> str:
 
 
 def _rate(rate: str | None) -> str:
+    """A rate as written in the rule set, as a percentage.
+
+    Example:
+        >>> _rate("0.08"), _rate("1"), _rate(None)
+        ('8%', '100%', '?')
+    """
     if rate is None:
         return "?"
     try:
-        return f"{Decimal(rate) * 100:f}".rstrip("0").rstrip(".") + "%"
+        return f"{(Decimal(rate) * 100).normalize():f}%"
     except ArithmeticError:  # pragma: no cover - a rate is always a decimal string
         return rate
 
