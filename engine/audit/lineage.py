@@ -248,7 +248,15 @@ def _credit_lines(
         )
         return empty.select(_CREDIT_COLUMNS)
     return pl.concat(parts, how="vertical_relaxed").sort(
-        "participant_id", "period", "measure", "transaction_id", "level", "credit_type"
+        "participant_id",
+        "period",
+        "measure",
+        "transaction_id",
+        "level",
+        "credit_type",
+        "direct_participant_id",
+        "route_table",
+        "route_line",
     )
 
 

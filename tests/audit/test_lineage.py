@@ -69,3 +69,23 @@ def test_one_participant_lineage_equals_the_full_one(
 
 def test_synth_measures_reconcile(synth_run: RunResult) -> None:
     assert build_lineage(synth_run).unreconciled.height == 0
+
+
+def test_aggregated_rollups_give_the_same_lineage(
+    sample_run: RunResult, sample_lineage: Lineage
+) -> None:
+    from dataclasses import replace
+
+    from engine.crediting import credit
+
+    aggregated = credit(sample_run.dataset, sample_run.ruleset, rollups="aggregate")
+    assert not aggregated.rollups_materialised
+    other = replace(sample_run, credits=aggregated)
+    for who in (None, ["P001", "P020"]):
+        lin = build_lineage(other, who)
+        assert lin.unreconciled.height == 0
+        for pid in ("P001", "P020"):
+            got = lin.select(pid, "2026-03")
+            want = sample_lineage.select(pid, "2026-03")
+            for level in LEVELS:
+                assert got[level].equals(want[level]), (who, pid, level)
