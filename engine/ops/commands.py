@@ -1,4 +1,4 @@
-"""Operations commands: ``icm intake``, ``icm run-logged``, ``icm runs``.
+"""Operations commands: ``icm intake``, ``icm run-logged``, ``icm runs``, ``icm close``.
 
 Registered by :func:`engine.cli._register_plugins`. Heavy modules are imported inside the command
 bodies so that ``icm --help`` stays fast.
@@ -30,6 +30,31 @@ def register(app: typer.Typer) -> None:
     runs.callback(invoke_without_command=True)(runs_command)
     runs.command("show")(show_command)
     app.add_typer(runs, name="runs")
+    app.command("close")(close_command)
+
+
+def close_command(
+    period: Annotated[str, typer.Argument(help="The period to close, e.g. 2026-01.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Output root with published results.")],
+    db: Annotated[
+        Path | None, typer.Option(help="Operations database (default OUT/ops.duckdb).")
+    ] = None,
+) -> None:
+    """Close a period: freeze its published payouts; later changes become adjustments."""
+    from engine.cli import guarded
+
+    def body() -> int:
+        from engine.cli import EXIT_OK, out
+        from engine.ops.close import close_period
+
+        closed = close_period(out_dir, period, _db_path(db, out_dir))
+        out.print(
+            f"Closed {closed.period}: {closed.rows} payout rows of run {closed.fingerprint[:12]} "
+            f"frozen in {closed.frozen_file} (sha256 {closed.sha256[:16]})"
+        )
+        return EXIT_OK
+
+    guarded(body)
 
 
 def _db_path(db: Path | None, out_dir: Path | None) -> Path:
@@ -75,12 +100,12 @@ def run_logged_command(
             logged = run_logged(
                 data_dir, rules, db_path, out_dir=out_dir, periods=period, mapping=mapping
             )
-        return _report(logged, log_format, out_dir)
+        return _report(logged, log_format)
 
     guarded(body)
 
 
-def _report(logged: LoggedRun, log_format: str, out_dir: Path | None) -> int:
+def _report(logged: LoggedRun, log_format: str) -> int:
     """Print a logged run (text or JSON lines) and return the exit code."""
     import json
     import os
@@ -91,6 +116,7 @@ def _report(logged: LoggedRun, log_format: str, out_dir: Path | None) -> int:
         EXIT_OK,
         EXIT_UNUSABLE,
         _print_run,
+        _table,
         err,
         out,
     )
@@ -103,6 +129,10 @@ def _report(logged: LoggedRun, log_format: str, out_dir: Path | None) -> int:
         for f in logged.flags:
             line = {"event": "flag", "run_id": logged.run_id, **f.__dict__}
             typer.echo(json.dumps({**line, "message": f.message()}, sort_keys=True))
+        if logged.adjustments is not None:
+            for row in logged.adjustments.iter_rows(named=True):
+                line = {"event": "prior_period_adjustment", "run_id": logged.run_id, **row}
+                typer.echo(json.dumps(line, sort_keys=True))
     code = EXIT_OK
     if logged.exception is not None:
         if isinstance(logged.exception, EngineError):
@@ -131,8 +161,7 @@ def _report(logged: LoggedRun, log_format: str, out_dir: Path | None) -> int:
         typer.echo(json.dumps(summary, sort_keys=True))
         return code
     if logged.result is not None and logged.exception is None:
-        published = out_dir / "runs" / logged.result.run_id if out_dir is not None else None
-        _print_run(logged.result, published)
+        _print_run(logged.result, logged.published)
     failed = [s for s in logged.steps if s.status == "failed"]
     for s in failed:
         err.print(f"error: step {s.step} failed: {s.error}", markup=False)
@@ -144,6 +173,13 @@ def _report(logged: LoggedRun, log_format: str, out_dir: Path | None) -> int:
         )
     for f in logged.flags:
         err.print(f"warning: unusual {f.message()}", markup=False)
+    ppa = logged.adjustments
+    if ppa is not None:
+        out.print("Closed periods keep their paid amounts (the table above is recalculated).")
+        if ppa.height:
+            out.print(_table(ppa, f"Prior-period adjustments ({ppa.height})"))
+        else:
+            out.print("No prior-period adjustment: closed periods recalculate to what was paid.")
     out.print(f"Logged as run {logged.run_id} ({logged.status}, {logged.seconds:.2f}s)")
     return code
 

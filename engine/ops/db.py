@@ -11,7 +11,7 @@ Example:
     ...     tables = sorted(r[0] for r in con.execute("SHOW TABLES").fetchall())
     ...     con.close()
     >>> tables
-    ['flags', 'intake', 'runs', 'steps']
+    ['closed_payouts', 'closed_periods', 'flags', 'intake', 'runs', 'steps']
 """
 
 from __future__ import annotations
@@ -73,6 +73,22 @@ CREATE TABLE IF NOT EXISTS flags (
     threshold DOUBLE NOT NULL,
     history INTEGER NOT NULL,
     direction VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS closed_periods (
+    period VARCHAR PRIMARY KEY,
+    closed_at TIMESTAMP NOT NULL,
+    fingerprint VARCHAR NOT NULL,
+    frozen_file VARCHAR NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    rows BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS closed_payouts (
+    period VARCHAR NOT NULL,
+    participant_id VARCHAR NOT NULL,
+    plan_id VARCHAR,
+    component VARCHAR,
+    currency VARCHAR,
+    payable_cents BIGINT NOT NULL
 );
 """
 

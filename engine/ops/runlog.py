@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -31,6 +31,7 @@ import polars as pl
 from engine import __version__
 from engine.errors import EngineError, Reason
 from engine.ops.anomalies import METRICS, WINDOW, Flag, outlier
+from engine.ops.close import apply_closed, closed_periods, publish_with_closed
 from engine.ops.db import connect, query, to_utc_naive, utc_now
 from engine.pipeline import RunResult, Step, run, write
 
@@ -67,6 +68,8 @@ class LoggedRun:
     fingerprint: str | None = None
     result: RunResult | None = None
     exception: BaseException | None = None
+    adjustments: pl.DataFrame | None = None
+    published: Path | None = None
 
     @property
     def seconds(self) -> float:
@@ -138,15 +141,25 @@ def run_logged(
     started = utc_now()
     outcome: RunResult | BaseException
     extra: list[StepRecord] = []
+    adjustments: pl.DataFrame | None = None
+    published: Path | None = None
     try:
         outcome = run(data_dir, rules, periods=periods, mapping=mapping)
+        closed = [c for c in closed_periods(db_path) if c.period in outcome.periods]
+        if out_dir is None and closed:
+            calendar = outcome.dataset.tables["calendar"].sort("start_date")["period"]
+            payouts = outcome.calc.payouts
+            adjustments = apply_closed(payouts, closed, outcome.periods, calendar.to_list())[1]
         if out_dir is not None:
             frames = outcome.frames()
             begun = utc_now().isoformat(timespec="milliseconds") + "+00:00"
             t0 = time.perf_counter()
             rows_in = sum(f.height for f in frames.values())
             try:
-                write(outcome, out_dir)
+                if closed:
+                    published, adjustments = publish_with_closed(outcome, closed, out_dir)
+                else:
+                    published = write(outcome, out_dir)
             except Exception as exc:
                 seconds = time.perf_counter() - t0
                 err = error_text(exc)
@@ -161,10 +174,12 @@ def run_logged(
             )
     except Exception as exc:
         outcome = exc
-    return record_run(
+    logged = record_run(
         db_path, outcome, started=started, finished=utc_now(), data_dir=data_dir,
         rules=rules, out_dir=out_dir, extra_steps=extra,
+        fingerprint=published.name if published is not None else None,
     )  # fmt: skip
+    return replace(logged, adjustments=adjustments, published=published)
 
 
 def record_run(
@@ -179,6 +194,7 @@ def record_run(
     steps: Sequence[StepRecord] | None = None,
     extra_steps: Sequence[StepRecord] = (),
     result: RunResult | None = None,
+    fingerprint: str | None = None,
 ) -> LoggedRun:
     """Record a run and its steps, flag outlying steps, and return the logged run.
 
@@ -194,6 +210,7 @@ def record_run(
             from its traceback).
         extra_steps: steps appended after those (e.g. ``publish``).
         result: the pipeline's result when ``outcome`` is a later exception (publish failed).
+        fingerprint: the published run's id when it is not the pipeline's (closed periods).
 
     Returns:
         The logged run, with its flags.
@@ -209,7 +226,7 @@ def record_run(
     status = "failed" if exception is not None else "ok"
     error = error_text(exception) if exception is not None else None
     run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-    fp = result.run_id if result is not None else None
+    fp = fingerprint or (result.run_id if result is not None else None)
     rejected = int(result.dataset.accounting["rows_rejected"].sum()) if result else None
     con = connect(db_path)
     try:
