@@ -295,7 +295,9 @@ def _flags(
 
 
 def list_runs(db_path: Path, limit: int = 50) -> pl.DataFrame:
-    """The most recent runs, newest first, with their number of flags."""
+    """The most recent runs, newest first, with their number of flags (none without a database)."""
+    if not db_path.exists():
+        return pl.DataFrame()
     con = connect(db_path)
     try:
         return query(
@@ -314,8 +316,13 @@ def show_run(db_path: Path, ident: str) -> tuple[dict[str, object], pl.DataFrame
     """One run (by run id or fingerprint, or a unique prefix of either): row, steps, flags.
 
     Raises:
-        EngineError: ``USAGE`` when no run, or more than one, matches.
+        EngineError: ``FILE_MISSING`` without a database; ``USAGE`` when no run, or more than
+            one, matches.
     """
+    if not db_path.exists():
+        raise EngineError.single(
+            Reason.FILE_MISSING, "no operations database (no run logged here)", file=str(db_path)
+        )
     con = connect(db_path)
     try:
         runs = query(

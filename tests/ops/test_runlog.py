@@ -102,6 +102,15 @@ def test_internal_failure_in_a_later_step_is_logged(
 
 
 def test_show_unknown_run_is_a_usage_error(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["runs", "show", "nope", "--db", str(tmp_path / "ops.duckdb")])
+    db = tmp_path / "ops.duckdb"
+    result = runner.invoke(app, ["runs", "show", "nope", "--db", str(db)])
+    assert result.exit_code == 2
+    assert "FILE_MISSING" in result.output
+    listed = runner.invoke(app, ["runs", "--db", str(db)])
+    assert listed.exit_code == 0
+    assert "no runs logged yet" in listed.output
+    assert not db.exists()  # reading never creates a database
+    connect(db).close()
+    result = runner.invoke(app, ["runs", "show", "nope", "--db", str(db)])
     assert result.exit_code == 2
     assert "USAGE" in result.output
