@@ -22,6 +22,7 @@ LOG_FORMATS = ("text", "json")
 def register(app: typer.Typer) -> None:
     """Add the operations commands to ``app``."""
     app.command("intake")(intake_command)
+    app.command("intake-history")(intake_history_command)
     app.command("run-logged")(run_logged_command)
     runs = typer.Typer(
         help="The run log: list runs, or `icm runs show ID` for one run's steps and flags.",
@@ -52,6 +53,35 @@ def close_command(
             f"Closed {closed.period}: {closed.rows} payout rows of run {closed.fingerprint[:12]} "
             f"frozen in {closed.frozen_file} (sha256 {closed.sha256[:16]})"
         )
+        return EXIT_OK
+
+    guarded(body)
+
+
+def intake_history_command(
+    archive: Annotated[
+        Path | None, typer.Option(help="Archive root (database ARCHIVE/ops.duckdb).")
+    ] = None,
+    db: Annotated[Path | None, typer.Option(help="Operations database.")] = None,
+    limit: Annotated[int, typer.Option(help="How many recent files.")] = 50,
+) -> None:
+    """List the files received by `icm intake`, newest first."""
+    from engine.cli import guarded
+
+    def body() -> int:
+        from engine.cli import EXIT_OK, EXIT_UNUSABLE, _table, err, out
+        from engine.ops.intake import history
+
+        path = db or (archive / "ops.duckdb" if archive is not None else None)
+        if path is None:
+            err.print("give --archive or --db")
+            return EXIT_UNUSABLE
+        if not path.exists():
+            out.print("no file received yet")
+            return EXIT_OK
+        frame = history(path).reverse().head(limit)
+        frame = frame.with_columns(frame["sha256"].str.slice(0, 16))
+        out.print(_table(frame, f"Intake history ({frame.height} most recent)"))
         return EXIT_OK
 
     guarded(body)

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from engine.cli import app
 from engine.ops.intake import history, intake
 
-from .conftest import SAMPLE
+from .conftest import RULES, SAMPLE
 
 runner = CliRunner()
 
@@ -155,3 +155,21 @@ def test_mapped_table_is_placed_at_its_mapped_path(
     assert (data_dir / "exports" / "sales.csv").read_text() == incoming
     assert not (data_dir / "transactions.csv").exists()
     assert not [p for p in data_dir.iterdir() if p.name.startswith(".")]
+
+
+def test_intake_then_logged_run_reads_the_new_file(
+    tmp_path: Path, inbox: Path, data_dir: Path
+) -> None:
+    content = (SAMPLE / "transactions.csv").read_text().replace("18000.00", "28000.00")
+    (inbox / "transactions.csv").write_text(content)
+    assert _invoke(inbox, tmp_path, data_dir)[0] == 0
+    shown = runner.invoke(app, ["intake-history", "--archive", str(tmp_path / "archive")])
+    assert shown.exit_code == 0
+    assert "transactions.csv" in shown.output
+    out = tmp_path / "out"
+    args = ["run-logged", str(data_dir), "--rules", str(RULES), "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    archived = history(tmp_path / "archive" / "ops.duckdb")["sha256"][0]
+    manifest = (out / "current" / "manifest.json").read_text()
+    assert archived in manifest  # the run read exactly the archived bytes
