@@ -22,7 +22,6 @@ from pathlib import Path
 
 import polars as pl
 
-import engine.crediting  # noqa: F401  (import order: crediting before calc)
 from engine.audit.explain import explain
 from engine.audit.lineage import build_lineage
 from engine.pipeline import run

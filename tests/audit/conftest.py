@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-import engine.crediting  # noqa: F401  (import order: crediting before calc)
 from engine.audit.lineage import Lineage, build_lineage
 from engine.pipeline import RunResult, run
 
