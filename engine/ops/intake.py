@@ -37,11 +37,15 @@ import polars as pl
 
 from engine.contract import TABLES
 from engine.errors import Reason
-from engine.loading import load_dataset
+from engine.loading import Dataset, load_dataset
 from engine.loading.mapping import Mapping, load_mapping
 from engine.ops.db import connect, query, utc_now
 
 SUFFIXES = (".csv", ".parquet")
+FILE_REASONS = [
+    r.value
+    for r in (Reason.FILE_EMPTY, Reason.BAD_ENCODING, Reason.FILE_UNREADABLE, Reason.COLUMN_MISSING)
+]
 
 
 @dataclass(frozen=True)
@@ -135,29 +139,23 @@ def intake(
     findings: list[pl.DataFrame] = []
     records: list[IntakeRecord] = []
     where = data_dir if data_dir is not None and data_dir.is_dir() else None
-    with tempfile.TemporaryDirectory(prefix=".icm-intake-", dir=where) as tmp:
-        staging = Path(tmp) / "data"
-        if where is not None:
-            shutil.copytree(
-                where, staging, copy_function=_link_or_copy, ignore=_hidden, symlinks=False
-            )
-        staging.mkdir(exist_ok=True)
-        for table, path in known.items():
-            for old in (f"{table}.csv", f"{table}.parquet", targets[table]):
-                (staging / old).unlink(missing_ok=True)
-            (staging / targets[table]).parent.mkdir(parents=True, exist_ok=True)
-            _link_or_copy(path, staging / targets[table])
-        dataset = load_dataset(staging)
-    accounting = {row["table"]: row for row in dataset.accounting.iter_rows(named=True)}
-    for table, path in known.items():
-        mine = dataset.rejects.filter(pl.col("file") == targets[table]).with_columns(
-            pl.lit(path.name).alias("file")
-        )
-        findings.append(mine)
-        row = accounting[table]
-        sha = sha256_of(path)
-        read, accepted, rejected = row["rows_read"], row["rows_accepted"], row["rows_rejected"]
-        if row["status"] == "unusable":
+    # validate; an unusable file is quarantined and the rest validated again without it (its
+    # table as it is in the data directory), so one bad file does not condemn its neighbours:
+    # files unusable in themselves (empty, bad encoding, missing column) go first
+    pending = dict(known)
+    while True:
+        dataset = _validate(where, pending, targets)
+        accounting = {row["table"]: row for row in dataset.accounting.iter_rows(named=True)}
+        unusable = [t for t in pending if accounting[t]["status"] == "unusable"]
+        broken = set(dataset.rejects.filter(pl.col("reason").is_in(FILE_REASONS))["file"])
+        if any(targets[t] in broken for t in unusable):  # the file itself first
+            unusable = [t for t in unusable if targets[t] in broken]
+        for table in unusable:
+            path = pending.pop(table)
+            mine = _findings_of(dataset, targets[table], path.name)
+            findings.append(mine)
+            sha = sha256_of(path)
+            read = accounting[table]["rows_read"]
             _quarantine(path, quarantine, mine)
             reasons = ", ".join(sorted(set(mine["reason"].to_list()))) or "no accepted row"
             records.append(
@@ -165,7 +163,14 @@ def intake(
                     now, table, path.name, None, sha, read, 0, read, "quarantined", reasons
                 )
             )
-            continue
+        if not unusable:
+            break
+    for table, path in pending.items():
+        mine = _findings_of(dataset, targets[table], path.name)
+        findings.append(mine)
+        row = accounting[table]
+        sha = sha256_of(path)
+        read, accepted, rejected = row["rows_read"], row["rows_accepted"], row["rows_rejected"]
         stored, duplicate = _archive(path, table, sha, archive, now)
         if data_dir is not None:
             place(path, data_dir, table, targets[table])
@@ -180,16 +185,45 @@ def intake(
     for path, message in unknown:
         found = _finding(path.name, Reason.FILE_UNREADABLE, message)
         findings.append(found)
+        sha = sha256_of(path)
         _quarantine(path, quarantine, found)
         records.append(
             IntakeRecord(
-                now, None, path.name, None, sha256_of(quarantine / path.name), 0, 0, 0,
-                "quarantined", Reason.FILE_UNREADABLE.value,
+                now, None, path.name, None, sha, 0, 0, 0, "quarantined",
+                Reason.FILE_UNREADABLE.value,
             )
         )  # fmt: skip
     _record(db_path, records)
     all_findings = pl.concat(findings) if findings else _finding("", Reason.USAGE, "").clear()
     return IntakeResult(records, all_findings)
+
+
+def _validate(where: Path | None, incoming: dict[str, Path], targets: dict[str, str]) -> Dataset:
+    """Load the data directory with ``incoming`` files in place of their tables.
+
+    The copy is made of hard links in a hidden directory inside the data directory (removed
+    afterwards), so that paths in ``mapping.yaml`` resolve as they will for the next run.
+    """
+    with tempfile.TemporaryDirectory(prefix=".icm-intake-", dir=where) as tmp:
+        staging = Path(tmp) / "data"
+        if where is not None:
+            shutil.copytree(
+                where, staging, copy_function=_link_or_copy, ignore=_hidden, symlinks=False
+            )
+        staging.mkdir(exist_ok=True)
+        for table, path in incoming.items():
+            for old in (f"{table}.csv", f"{table}.parquet", targets[table]):
+                (staging / old).unlink(missing_ok=True)
+            (staging / targets[table]).parent.mkdir(parents=True, exist_ok=True)
+            _link_or_copy(path, staging / targets[table])
+        return load_dataset(staging)
+
+
+def _findings_of(dataset: Dataset, display: str, original: str) -> pl.DataFrame:
+    """The findings about one file, named as it arrived."""
+    return dataset.rejects.filter(pl.col("file") == display).with_columns(
+        pl.lit(original).alias("file")
+    )
 
 
 def place(source: Path, data_dir: Path, table: str, name: str | None = None) -> Path:

@@ -173,3 +173,16 @@ def test_intake_then_logged_run_reads_the_new_file(
     archived = history(tmp_path / "archive" / "ops.duckdb")["sha256"][0]
     manifest = (out / "current" / "manifest.json").read_text()
     assert archived in manifest  # the run read exactly the archived bytes
+
+
+def test_one_unusable_file_does_not_condemn_its_neighbours(
+    tmp_path: Path, inbox: Path, data_dir: Path
+) -> None:
+    # the empty participants file is quarantined; the quotas are validated against the
+    # participants already in the data directory, not against the empty file
+    (inbox / "participants.csv").write_bytes(b"")
+    (inbox / "quotas.csv").write_bytes((SAMPLE / "quotas.csv").read_bytes())
+    result = intake(inbox, tmp_path / "archive", tmp_path / "ops.duckdb", data_dir=data_dir)
+    status = {r.table: (r.status, r.rows_rejected) for r in result.records}
+    assert status == {"participants": ("quarantined", 0), "quotas": ("accepted", 0)}
+    assert (tmp_path / "archive" / "quarantine" / "participants.csv.reasons.csv").exists()
