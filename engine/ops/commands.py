@@ -189,6 +189,9 @@ def _report(logged: LoggedRun, log_format: str) -> int:
             "exit_code": code,
         }
         typer.echo(json.dumps(summary, sort_keys=True))
+        for s in logged.steps:  # stdout stays JSON; people reading stderr see the error
+            if s.status == "failed":
+                err.print(f"error: step {s.step} failed: {s.error}", markup=False)
         return code
     if logged.result is not None and logged.exception is None:
         _print_run(logged.result, logged.published)
