@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
 
-.PHONY: demo test lint typecheck check bench clean
+.PHONY: demo test bench clean setup browser
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -19,8 +19,15 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/icm demo fixtures/sample --rules rules/sample.yaml --out out/sample
 
+## Debian's chromium renders HTML statements in the browser tests. Installed when missing and
+## possible (root with apt-get); otherwise those tests are skipped and say why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "chromium not installed: browser tests will be skipped"; }
+
 ## The whole test suite: lint, types, tests (what CI runs).
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/ruff check engine tests benchmarks
 	$(BIN)/ruff format --check engine tests benchmarks
 	$(BIN)/mypy
