@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -93,17 +94,30 @@ CREATE TABLE IF NOT EXISTS closed_payouts (
 """
 
 
-def connect(path: Path) -> duckdb.DuckDBPyConnection:
+def connect(path: Path, wait: float = 30.0) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed) the operations database at ``path``.
+
+    Every command holds the database only for the moment it reads or writes, so a second
+    process waits (up to ``wait`` seconds) for the lock rather than failing.
 
     Args:
         path: the DuckDB file; its directory is created when missing.
+        wait: how long to wait for another process to release the file.
 
     Returns:
         An open connection with every table present.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path))
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            con = duckdb.connect(str(path))
+            break
+        except duckdb.IOException:
+            # another process holds the file (DuckDB allows one writing process): wait a little
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
     con.execute(SCHEMA)
     return con
 
