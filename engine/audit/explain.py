@@ -248,7 +248,31 @@ def _incentive_node(inc: dict[str, Any], lin: Lineage, tx: dict[str, dict[str, A
         how += f"; modifier x {format_scaled(int(inc['modifier_ppm']), 6)}"
     if inc["plan_days"] is not None and inc["plan_days"] != inc["active_days"]:
         how += f"; prorated {inc['plan_days']}/{inc['active_days']} days"
-    exact.text = (exact.text + "; " if exact.text else "") + how
+    exact.text = how + ("; " + exact.text if exact.text else "")
+    slices = lin["tier_slices"].filter(key).sort("tier").to_dicts()
+    by_tier: list[Node] = []
+    if slices and all(r["matches"] for r in slices):
+        kids = []
+        for r in slices:
+            upper = r["tier_to"] if r["tier_to"] is not None else "open"
+            kids.append(
+                Node(
+                    f"tier {r['tier']} [{r['tier_from']}, {upper}): "
+                    f"{money(int(r['slice_cents']))} x {_rate(r['tier_rate'])} = "
+                    f"{_e8(int(r['slice_e8']))}",
+                    int(r["slice_e8"]),
+                    "e8",
+                    data=r,
+                )
+            )
+        terms = " + ".join(_e8(int(k.value or 0)) for k in kids)
+        by_tier = [Node(f"by tier {_e8(earned_e8)}", earned_e8, "e8", "sum", f"= {terms}", kids)]
+        if not lines:
+            exact = by_tier.pop()
+            exact.label = f"exact earnings {_e8(earned_e8)}"
+            exact.text = f"{how}; {_e8(earned_e8)} {exact.text}"
+        elif inc["kind"] == "retroactive":
+            by_tier = []  # one tier paid everything: the lines already show it
     order = {"paid": 0, "tier": 1, "base": 2}
     shown = sorted((r for r in mrows if r["role"] != "base"), key=lambda r: order[r["role"]])
     measure_nodes = [_measure_node(r["measure"], measures, lin, tx) for r in shown]
@@ -256,7 +280,7 @@ def _incentive_node(inc: dict[str, Any], lin: Lineage, tx: dict[str, dict[str, A
     text = f"{money(rated)} = {_e8(earned_e8)} rounded ({'+' if diff >= 0 else ''}{_e8(diff)})"
     label = f"{inc['line']} {inc['component']}: {money(rated)}"
     data = {k: v for k, v in inc.items() if k not in ("participant_id", "period")}
-    return Node(label, rated, "cents", "round", text, [exact, *measure_nodes], data)
+    return Node(label, rated, "cents", "round", text, [exact, *by_tier, *measure_nodes], data)
 
 
 def _line_node(pay: dict[str, Any], lin: Lineage, tx: dict[str, dict[str, Any]]) -> Node:

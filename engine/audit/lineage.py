@@ -8,6 +8,9 @@ Levels, top down (keys in brackets; each level carries its parent's keys):
 3. ``incentives`` [participant_id, period, plan_id, component]: rate table, kind, tier reached,
    its bounds and rate, exact earnings ``earned_e8`` (10**-8 of the currency unit), the rounded
    ``rated_cents`` and ``rounding_e8 = rated_cents * 10**6 - earned_e8``.
+3b. ``tier_slices`` [+ tier]: what each tier paid (``slice_cents`` of the paid amount in it,
+   ``slice_e8`` earned), for retroactive and incremental percent tables; ``matches`` when they
+   add up to ``earned_e8`` (see :mod:`engine.audit.slices`).
 4. ``incentive_lines`` [+ transaction_id]: per-line earnings, for kinds that rate lines.
 5. ``measures`` [participant_id, period, plan_id, component, measure]: every measure a
    component reads, with its ``role`` (``paid``, ``tier``, ``base`` of an attainment), value as
@@ -44,6 +47,7 @@ LEVELS = (
     "payouts",
     "adjustments",
     "incentives",
+    "tier_slices",
     "incentive_lines",
     "measures",
     "credits",
@@ -288,6 +292,11 @@ def build_lineage(result: RunResult, participants: Sequence[str] | None = None) 
     incentives = mine(calc.incentives).with_columns(
         (pl.col("rated_cents") * 1_000_000 - pl.col("earned_e8")).alias("rounding_e8")
     )
+    from engine.audit.slices import tier_slices  # noqa: PLC0415
+    from engine.calc.payouts import settings_of  # noqa: PLC0415
+
+    settings = settings_of(result.ruleset)
+    slices = tier_slices(incentives, result.ruleset, settings.rounding_mode, settings.boundary)
     measures = _measure_rows(result, incentives)
     credits = _credit_lines(result, measures, participants)
     check = (
@@ -313,6 +322,7 @@ def build_lineage(result: RunResult, participants: Sequence[str] | None = None) 
         "payouts": mine(calc.payouts),
         "adjustments": mine(calc.adjustments),
         "incentives": incentives,
+        "tier_slices": slices,
         "incentive_lines": mine(calc.incentive_lines),
         "measures": measures,
         "credits": credits,
