@@ -184,7 +184,7 @@ def run_logged(
 
 def record_run(
     db_path: Path,
-    outcome: RunResult | BaseException,
+    outcome: RunResult | BaseException | None,
     *,
     started: datetime,
     finished: datetime,
@@ -200,7 +200,8 @@ def record_run(
 
     Args:
         db_path: the operations database.
-        outcome: the pipeline's result, or the exception it raised.
+        outcome: the pipeline's result, or the exception it raised; None records a successful
+            run known only by its ``steps`` (runs driven by another tool, tests).
         started: when the run started (naive UTC).
         finished: when it ended (naive UTC).
         data_dir: the data directory.
@@ -215,11 +216,12 @@ def record_run(
     Returns:
         The logged run, with its flags.
     """
+    exception: BaseException | None = None
+    default: list[StepRecord] = []
     if isinstance(outcome, RunResult):
         result = outcome
-        exception: BaseException | None = None
         default = [StepRecord.of(s) for s in outcome.steps]
-    else:
+    elif isinstance(outcome, BaseException):
         exception = outcome
         default = steps_from_traceback(outcome)
     records = [*(default if steps is None else steps), *extra_steps]

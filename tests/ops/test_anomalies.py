@@ -5,24 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from engine.cli import app
 from engine.ops.anomalies import outlier
 from engine.ops.db import connect, query
 from engine.ops.runlog import StepRecord, record_run
-from engine.pipeline import RunResult, run
-
-from .conftest import RULES, SAMPLE
 
 runner = CliRunner()
 T0 = datetime(2026, 1, 1, 6, 0)
-
-
-@pytest.fixture(scope="module")
-def result() -> RunResult:
-    return run(SAMPLE, RULES)
 
 
 def _steps(load_s: float, calc_s: float, rows: int) -> list[StepRecord]:
@@ -32,27 +23,27 @@ def _steps(load_s: float, calc_s: float, rows: int) -> list[StepRecord]:
     ]
 
 
-def _record(db: Path, result: RunResult, day: int, steps: list[StepRecord]) -> list[str]:
+def _record(db: Path, day: int, steps: list[StepRecord]) -> list[str]:
     started = T0 + timedelta(days=day)
     logged = record_run(
-        db, result, started=started, finished=started + timedelta(seconds=5), steps=steps
+        db, None, started=started, finished=started + timedelta(seconds=5), steps=steps
     )
     return [f"{f.step}.{f.metric}.{f.direction}" for f in logged.flags]
 
 
-def _history(db: Path, result: RunResult) -> None:
+def _history(db: Path) -> None:
     # a week of ordinary nightly runs: a little jitter in time and volume
     for day, (load_s, calc_s, rows) in enumerate(
         [(1.0, 10.0, 10_000), (1.1, 10.5, 10_050), (0.95, 9.8, 9_980), (1.02, 10.2, 10_010),
          (1.05, 9.9, 10_100), (0.98, 10.4, 9_950), (1.0, 10.1, 10_020)]
     ):  # fmt: skip
-        assert _record(db, result, day, _steps(load_s, calc_s, rows)) == []
+        assert _record(db, day, _steps(load_s, calc_s, rows)) == []
 
 
-def test_slow_step_and_volume_drop_are_flagged(tmp_path: Path, result: RunResult) -> None:
+def test_slow_step_and_volume_drop_are_flagged(tmp_path: Path) -> None:
     db = tmp_path / "ops.duckdb"
-    _history(db, result)
-    flags = _record(db, result, 10, _steps(1.03, 60.0, 4_000))
+    _history(db)
+    flags = _record(db, 10, _steps(1.03, 60.0, 4_000))
     assert set(flags) == {
         "calculate.seconds.high",
         "load.rows_out.low",
@@ -66,37 +57,37 @@ def test_slow_step_and_volume_drop_are_flagged(tmp_path: Path, result: RunResult
     assert set(stored["history"].to_list()) == {7}
 
 
-def test_normal_variation_is_not_flagged(tmp_path: Path, result: RunResult) -> None:
+def test_normal_variation_is_not_flagged(tmp_path: Path) -> None:
     db = tmp_path / "ops.duckdb"
-    _history(db, result)
-    assert _record(db, result, 10, _steps(1.08, 10.6, 10_080)) == []
-    assert _record(db, result, 11, _steps(0.92, 9.5, 9_900)) == []
+    _history(db)
+    assert _record(db, 10, _steps(1.08, 10.6, 10_080)) == []
+    assert _record(db, 11, _steps(0.92, 9.5, 9_900)) == []
 
 
-def test_no_flag_before_five_runs_of_history(tmp_path: Path, result: RunResult) -> None:
+def test_no_flag_before_five_runs_of_history(tmp_path: Path) -> None:
     db = tmp_path / "ops.duckdb"
     for day in range(4):
-        _record(db, result, day, _steps(1.0, 10.0, 10_000))
-    assert _record(db, result, 5, _steps(1.0, 100.0, 10)) == []
+        _record(db, day, _steps(1.0, 10.0, 10_000))
+    assert _record(db, 5, _steps(1.0, 100.0, 10)) == []
 
 
-def test_failed_runs_do_not_count_as_history(tmp_path: Path, result: RunResult) -> None:
+def test_failed_runs_do_not_count_as_history(tmp_path: Path) -> None:
     db = tmp_path / "ops.duckdb"
-    _history(db, result)
+    _history(db)
     for day in range(10, 20):  # failed runs with a tiny volume
         started = T0 + timedelta(days=day)
         record_run(
             db, RuntimeError("x"), started=started, finished=started,
             steps=_steps(0.1, 0.1, 10),
         )  # fmt: skip
-    assert "load.rows_out.low" in _record(db, result, 30, _steps(1.0, 10.0, 10))
+    assert "load.rows_out.low" in _record(db, 30, _steps(1.0, 10.0, 10))
 
 
-def test_flags_are_shown_by_runs_show(tmp_path: Path, result: RunResult) -> None:
+def test_flags_are_shown_by_runs_show(tmp_path: Path) -> None:
     db = tmp_path / "ops.duckdb"
-    _history(db, result)
+    _history(db)
     started = T0 + timedelta(days=10)
-    logged = record_run(db, result, started=started, finished=started, steps=_steps(9, 10, 10_000))
+    logged = record_run(db, None, started=started, finished=started, steps=_steps(9, 10, 10_000))
     shown = runner.invoke(app, ["runs", "show", logged.run_id, "--db", str(db)])
     assert shown.exit_code == 0, shown.output
     assert "warning: unusual load: seconds 9 is far above" in shown.output
