@@ -39,7 +39,9 @@ def _explain(  # noqa: PLR0917
 
         if fmt not in ("text", "json"):
             raise EngineError.single(Reason.USAGE, f"--format must be text or json, not {fmt}")
-        result = run(data, rules, periods=[period], mapping=mapping)
+        # every period, as `icm run` pays them: carried state (draws, caps, true-ups) and the
+        # original deals of clawbacks come from earlier periods
+        result = run(data, rules, mapping=mapping)
         if period not in result.periods or period not in set(
             result.dataset.tables["calendar"]["period"].to_list()
         ):

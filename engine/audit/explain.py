@@ -211,6 +211,36 @@ def _measure_node(
     return Node(f"{name} {fmt(num)}", num, unit, "sum", text, kids, data)
 
 
+def _tier_rate(inc: dict[str, Any]) -> str:
+    """The reached tier's rate, read by the table's rate type."""
+    rate, rate_type = inc["tier_rate"], inc.get("rate_type")
+    if rate is None or rate_type in (None, "percent"):
+        return _rate(rate)
+    if rate_type == "fixed":
+        return f"{money(int(Decimal(rate) * 100))} fixed"
+    if rate_type == "per_unit":
+        return f"{rate} per unit"
+    return f"factor {rate}"
+
+
+def _how_paid(inc: dict[str, Any], earned_e8: int) -> str:
+    """The rate applied, in words, by the table's rate type."""
+    rate, rate_type, pay = inc["tier_rate"], inc.get("rate_type"), inc["pay_e2"]
+    if inc["kind"] == "payout_curve":
+        target = inc.get("target_incentive_cents")
+        if not target:
+            return ""
+        factor = _pct(earned_e8, int(target) * E8_PER_CENT).rstrip("%")
+        return f": target incentive {money(int(target))} x factor {factor}% of target"
+    if inc["kind"] != "retroactive" or rate is None or pay is None:
+        return ""
+    if rate_type == "fixed":
+        return f": a fixed {money(int(Decimal(rate) * 100))}"
+    if rate_type == "per_unit":
+        return f": {inc['measure']} {format_scaled(int(pay), 2)} x {rate} per unit"
+    return f": {inc['measure']} {money(int(pay))} x {_rate(rate)}"
+
+
 def _incentive_node(inc: dict[str, Any], lin: Lineage, tx: dict[str, dict[str, Any]]) -> Node:
     key = (pl.col("plan_id") == inc["plan_id"]) & (pl.col("component") == inc["component"])
     mrows = lin["measures"].filter(key).to_dicts()
@@ -239,9 +269,8 @@ def _incentive_node(inc: dict[str, Any], lin: Lineage, tx: dict[str, dict[str, A
     if tier is not None:
         upper = inc["tier_to"] if inc["tier_to"] is not None else "open"
         reach = "pays every tier up to" if inc["kind"] == "incremental" else "reaches"
-        how += f": {reach} tier {tier} [{inc['tier_from']}, {upper}) at {_rate(inc['tier_rate'])}"
-    if inc["kind"] == "retroactive" and inc["tier_rate"] is not None and inc["pay_e2"] is not None:
-        how += f": {inc['measure']} {money(int(inc['pay_e2']))} x {_rate(inc['tier_rate'])}"
+        how += f": {reach} tier {tier} [{inc['tier_from']}, {upper}) at {_tier_rate(inc)}"
+    how += _how_paid(inc, earned_e8)
     if inc["gate_passed"] is False:
         how += "; a gate failed: nothing paid"
     if inc["modifier_ppm"] is not None:
@@ -283,6 +312,27 @@ def _incentive_node(inc: dict[str, Any], lin: Lineage, tx: dict[str, dict[str, A
     return Node(label, rated, "cents", "round", text, [exact, *by_tier, *measure_nodes], data)
 
 
+def _adjustment_node(adj: dict[str, Any], lin: Lineage) -> Node:
+    amount = int(adj["amount_cents"])
+    node = Node(f"{adj['type']} {money(amount)}", amount, text=adj.get("rule") or "", data=adj)
+    if adj["type"] != "clawback":
+        return node
+    key = (pl.col("plan_id") == adj["plan_id"]) & (pl.col("component") == adj["component"])
+    for r in lin["clawbacks"].filter(key).to_dicts():
+        ret, orig = int(r["return_cents"]), r["original_cents"]
+        text = f"return {r['transaction_id']} {money(ret)} of {r['original_transaction_id']}"
+        if orig is not None and r["original_line_e8"] is not None:
+            text += (
+                f" {money(int(orig))} ({r['original_period']}, earned "
+                f"{_e8(int(r['original_line_e8']))}): {money(ret)} / {money(int(orig))} x "
+                f"{_e8(int(r['original_line_e8']))} x {_rate(r['percent'])}"
+            )
+        else:
+            text += ": the original earned nothing on this component (nothing to claw back)"
+        node.children.append(Node(f"return {r['transaction_id']}", None, "", text=text, data=r))
+    return node
+
+
 def _line_node(pay: dict[str, Any], lin: Lineage, tx: dict[str, dict[str, Any]]) -> Node:
     key = (pl.col("plan_id") == pay["plan_id"]) & (pl.col("component") == pay["component"])
     incs = lin["incentives"].filter(key).to_dicts()
@@ -296,10 +346,7 @@ def _line_node(pay: dict[str, Any], lin: Lineage, tx: dict[str, dict[str, Any]])
     else:
         earned_node = Node(f"earned {money(earned)}", earned)
     adjs = lin["adjustments"].filter(key).sort("type").to_dicts()
-    adj_nodes = [
-        Node(f"{a['type']} {money(int(a['amount_cents']))}", int(a["amount_cents"]), data=a)
-        for a in adjs
-    ]
+    adj_nodes = [_adjustment_node(a, lin) for a in adjs]
     adj = int(pay["adjustments_cents"])
     adj_node = (
         Node(

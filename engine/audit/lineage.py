@@ -4,14 +4,20 @@ Levels, top down (keys in brackets; each level carries its parent's keys):
 
 1. ``payouts`` [participant_id, period, plan_id, component, line]: earned, adjustments, draw,
    recovered, payable (``payable = earned + adjustments + draw - recovered``).
-2. ``adjustments`` [+ type]: the kinds that add up to a line's adjustments.
+2. ``adjustments`` [+ type]: the kinds that add up to a line's adjustments, with ``rule``: the
+   plan rule behind the kind (cap, floor, clawback...) in words.
 3. ``incentives`` [participant_id, period, plan_id, component]: rate table, kind, tier reached,
    its bounds and rate, exact earnings ``earned_e8`` (10**-8 of the currency unit), the rounded
-   ``rated_cents`` and ``rounding_e8 = rated_cents * 10**6 - earned_e8``.
+   ``rated_cents`` and ``rounding_e8 = rated_cents * 10**6 - earned_e8``; ``rate_type`` of the
+   table (percent, per_unit, fixed, factor) and the plan's ``target_incentive_cents``.
 3b. ``tier_slices`` [+ tier]: what each tier paid (``slice_cents`` of the paid amount in it,
    ``slice_e8`` earned), for retroactive and incremental percent tables; ``matches`` when they
    add up to ``earned_e8`` (see :mod:`engine.audit.slices`).
 4. ``incentive_lines`` [+ transaction_id]: per-line earnings, for kinds that rate lines.
+4b. ``clawbacks`` [participant_id, period, plan_id, component, transaction_id]: the returns
+   behind a clawback adjustment, with the original deal (``original_transaction_id``, its
+   credited ``original_cents``, ``original_period`` and ``original_line_e8`` earned) and the
+   plan's clawback ``percent``.
 5. ``measures`` [participant_id, period, plan_id, component, measure]: every measure a
    component reads, with its ``role`` (``paid``, ``tier``, ``base`` of an attainment), value as
    the exact ratio ``num / den``, quota and unit; ``base_measure`` names what an attainment
@@ -49,6 +55,7 @@ LEVELS = (
     "incentives",
     "tier_slices",
     "incentive_lines",
+    "clawbacks",
     "measures",
     "credits",
     "transactions",
@@ -289,14 +296,42 @@ def build_lineage(result: RunResult, participants: Sequence[str] | None = None) 
             return frame
         return frame.filter(pl.col("participant_id").is_in(list(participants)))
 
-    incentives = mine(calc.incentives).with_columns(
-        (pl.col("rated_cents") * 1_000_000 - pl.col("earned_e8")).alias("rounding_e8")
+    rate_types = {
+        t.name: str(getattr(t, "rate_type", "factor")) for t in result.ruleset.rate_tables
+    }
+    targets = (
+        calc.payouts.filter(pl.col("line") == "plan")
+        .select("participant_id", "period", "plan_id", "target_incentive_cents")
+        .unique(["participant_id", "period", "plan_id"], keep="first")
+    )
+    incentives = (
+        mine(calc.incentives)
+        .with_columns(
+            (pl.col("rated_cents") * 1_000_000 - pl.col("earned_e8")).alias("rounding_e8"),
+            pl.col("rate_table")
+            .replace_strict(rate_types, default=None, return_dtype=pl.Utf8)
+            .alias("rate_type"),
+        )
+        .join(
+            targets,
+            on=["participant_id", "period", "plan_id"],
+            how="left",
+            maintain_order="left",
+        )
     )
     from engine.audit.slices import tier_slices  # noqa: PLC0415
     from engine.calc.payouts import settings_of  # noqa: PLC0415
 
     settings = settings_of(result.ruleset)
     slices = tier_slices(incentives, result.ruleset, settings.rounding_mode, settings.boundary)
+    from engine.audit.adjust import adjustment_rules, clawback_deals  # noqa: PLC0415
+
+    adjustments = mine(calc.adjustments).join(
+        adjustment_rules(result),
+        on=["plan_id", "component", "type"],
+        how="left",
+        maintain_order="left",
+    )
     measures = _measure_rows(result, incentives)
     credits = _credit_lines(result, measures, participants)
     check = (
@@ -320,10 +355,11 @@ def build_lineage(result: RunResult, participants: Sequence[str] | None = None) 
     )
     frames = {
         "payouts": mine(calc.payouts),
-        "adjustments": mine(calc.adjustments),
+        "adjustments": adjustments,
         "incentives": incentives,
         "tier_slices": slices,
         "incentive_lines": mine(calc.incentive_lines),
+        "clawbacks": clawback_deals(result, adjustments),
         "measures": measures,
         "credits": credits,
         "transactions": transactions.sort("transaction_id"),

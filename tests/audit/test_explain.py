@@ -55,6 +55,8 @@ def test_explain_text_shows_the_arithmetic() -> None:
     assert "revenue 55,500.00 = T1014 40,000.00 + T1015 10,000.00 + T1016 5,500.00" in out
     assert "40% of 25,000.01" in out
     assert "revenue_att = 55,500.00 / quota 40,000.00 = 138.75%" in out
+    assert "revenue 55,500.00 x 8%" in out
+    assert "return T1020 -4,000.00 of T1003 12,000.00 (2026-01, earned 600.00000000)" in out
 
 
 def test_explain_json_is_the_same_tree(sample_lineage: Lineage) -> None:

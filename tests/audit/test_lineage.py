@@ -91,3 +91,24 @@ def test_materialised_and_aggregated_rollups_give_the_same_lineage(
             want = sample_lineage.select(pid, "2026-03")
             for level in LEVELS:
                 assert got[level].equals(want[level]), (who, pid, level)
+
+
+def test_clawback_names_the_return_and_the_original_deal(sample_lineage: Lineage) -> None:
+    claws = sample_lineage.select("P021", "2026-02")["clawbacks"].to_dicts()
+    assert len(claws) == 1
+    c = claws[0]
+    assert (c["transaction_id"], c["original_transaction_id"]) == ("T1020", "T1003")
+    assert (c["return_cents"], c["original_cents"]) == (-400_000, 1_200_000)
+    assert (c["original_period"], c["original_line_e8"]) == ("2026-01", 600 * 10**8)
+    # the reversal: 4,000 / 12,000 x 600.00 x 100% = 200.00, the adjustment
+    adj = sample_lineage.select("P021", "2026-02")["adjustments"].to_dicts()[0]
+    assert adj["amount_cents"] * c["original_cents"] * 10**6 == (
+        c["return_cents"] * c["original_line_e8"]
+    )
+    assert adj["rule"].startswith("clawback: a return within 90 days")
+
+
+def test_incentives_carry_rate_type_and_target(sample_lineage: Lineage) -> None:
+    inc = sample_lineage.select("P021", "2026-02")["incentives"].to_dicts()[0]
+    assert (inc["rate_type"], inc["target_incentive_cents"]) == ("percent", 300_000)
+    assert inc["rounding_e8"] == 0
