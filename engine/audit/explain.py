@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 __all__ = ["Node", "explain", "money", "render"]
 
 E8_PER_CENT = 1_000_000
+MAX_TERMS = 12
+"""Terms written out in a measure's arithmetic; every credit line is still a child node."""
 
 
 def money(cents: int) -> str:
@@ -206,7 +208,10 @@ def _measure_node(
     rows = lin["credits"].filter(pl.col("measure") == name).to_dicts()
     kids = [_credit_node(r, tx, unit) for r in rows]
     fmt = money if unit == "cents" else (lambda v: format_scaled(v, 2))
-    terms = " + ".join(f"{k.data['transaction_id']} {fmt(int(k.value or 0))}" for k in kids)
+    shown = [f"{k.data['transaction_id']} {fmt(int(k.value or 0))}" for k in kids[:MAX_TERMS]]
+    if len(kids) > MAX_TERMS:
+        shown.append(f"... ({len(kids) - MAX_TERMS} more credit lines below)")
+    terms = " + ".join(shown)
     text = f"{name} {fmt(num)} = {terms or '0 (no credit counted)'}"
     return Node(f"{name} {fmt(num)}", num, unit, "sum", text, kids, data)
 
@@ -235,7 +240,7 @@ def _how_paid(inc: dict[str, Any], earned_e8: int) -> str:
     if inc["kind"] != "retroactive" or rate is None or pay is None:
         return ""
     if rate_type == "fixed":
-        return f": a fixed {money(int(Decimal(rate) * 100))}"
+        return ""  # the tier's fixed amount is the earnings
     if rate_type == "per_unit":
         return f": {inc['measure']} {format_scaled(int(pay), 2)} x {rate} per unit"
     return f": {inc['measure']} {money(int(pay))} x {_rate(rate)}"

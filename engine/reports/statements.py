@@ -50,12 +50,16 @@ def _pct(num: int, den: int) -> str:
     return format_scaled(num * 10_000 // den, 2) + "%"
 
 
-def attainment_svg(points: Sequence[tuple[str, int | None, int | None]]) -> Markup:
+def attainment_svg(
+    points: Sequence[tuple[str, int | None, int | None]], current: str | None = None
+) -> Markup:
     """A bar chart of attainment per period (``period, num, den``), with a 100% line.
 
-    Bars are cut at 200%; the label gives the exact percentage (two decimals, truncated).
+    Bars are cut at 200%; the label gives the exact percentage (two decimals, truncated). The
+    ``current`` period's bar is outlined and its label bold.
     """
-    width, height, top, bottom, left = 560, 190, 18, 30, 44
+    width = max(560, min(900, 64 * len(points) + 60))
+    height, top, bottom, left = 190, 18, 30, 44
     plot = height - top - bottom
     n = max(len(points), 1)
     slot = (width - left - 10) // n
@@ -81,8 +85,9 @@ def attainment_svg(points: Sequence[tuple[str, int | None, int | None]]) -> Mark
     for i, (period, num, den) in enumerate(points):
         x = left + i * slot + (slot - bar) // 2
         cx = x + bar // 2
+        weight = ' font-weight="bold"' if period == current else ""
         parts.append(
-            f'<text x="{cx}" y="{height - 10}" text-anchor="middle" fill="#323f4b">'
+            f'<text x="{cx}" y="{height - 10}" text-anchor="middle" fill="#323f4b"{weight}>'
             f"{escape(period)}</text>"
         )
         if num is None or den is None or den == 0:
@@ -92,8 +97,10 @@ def attainment_svg(points: Sequence[tuple[str, int | None, int | None]]) -> Mark
             continue
         ppm = max(num * 1_000_000 // den, 0)
         color = "#2186eb" if ppm >= 1_000_000 else "#7cc4fa"
+        outline = ' stroke="#1f2933" stroke-width="2"' if period == current else ""
         parts.append(
-            f'<rect x="{x}" y="{y(ppm)}" width="{bar}" height="{y(0) - y(ppm)}" fill="{color}"/>'
+            f'<rect x="{x}" y="{y(ppm)}" width="{bar}" height="{y(0) - y(ppm)}" fill="{color}"'
+            f"{outline}/>"
             f'<text x="{cx}" y="{y(ppm) - 4}" text-anchor="middle" fill="#1f2933">'
             f"{escape(_pct(num, den))}</text>"
         )
@@ -111,35 +118,61 @@ def _percent(value: object) -> str:
     return f"{(Decimal(str(value)) * 100).normalize():f}%"
 
 
-def _tiers(result: RunResult, table_name: str | None, reached: int | None) -> list[dict[str, Any]]:
-    table = next((t for t in result.ruleset.rate_tables if t.name == table_name), None)
-    tiers = getattr(table, "tiers", None) or ()
+def _tiers(result: RunResult, inc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rate table's tiers (or a curve's points), the one the participant reached marked."""
+    table = next((t for t in result.ruleset.rate_tables if t.name == inc["rate_table"]), None)
+    if table is None:
+        return []
     attainment = getattr(table, "base", "") == "attainment"
-    rate_type = getattr(table, "rate_type", "percent")
+    rate_type = getattr(table, "rate_type", "factor")
 
-    def bound(value: object) -> str:
+    def bound(value: Decimal | None) -> str:
         if value is None:
             return "and above"
-        text = f"{value}"
-        if attainment:
-            return _percent(value)
-        return text
+        return _percent(value) if attainment else money(int(value * 100))
 
-    def rate(value: object) -> str:
+    def rate(value: Decimal) -> str:
         if rate_type == "percent":
             return _percent(value)
-        return f"{value}"
+        if rate_type == "fixed":
+            return f"{money(int(value * 100))} fixed"
+        if rate_type == "per_unit":
+            return f"{value} per unit"
+        return f"x {_percent(value)} of target" if inc["kind"] == "payout_curve" else f"x {value}"
 
-    return [
-        {
-            "index": i,
-            "lower": bound(t.lower),
-            "upper": bound(t.upper),
-            "rate": rate(t.rate),
-            "reached": reached == i,
-        }
-        for i, t in enumerate(tiers, start=1)
-    ]
+    tiers = getattr(table, "tiers", None)
+    if tiers:
+        return [
+            {
+                "index": i,
+                "lower": bound(t.lower),
+                "upper": bound(t.upper),
+                "rate": rate(t.rate),
+                "reached": inc["tier"] == i,
+            }
+            for i, t in enumerate(tiers, start=1)
+        ]
+    points = getattr(table, "points", None) or ()
+    num, den = inc["tier_num"], inc["tier_den"]
+    out = []
+    for i, (p0, p1) in enumerate(zip(points, [*points[1:], None], strict=True), start=1):
+        reached = False
+        if num is not None and den:
+            at_or_above = num * 10**6 >= int(p0.at * 10**6) * den
+            below_next = p1 is None or num * 10**6 < int(p1.at * 10**6) * den
+            reached = at_or_above and below_next
+        to = "and above" if p1 is None else bound(p1.at)
+        end = "" if p1 is None else f" to {rate(p1.rate)}"
+        out.append(
+            {
+                "index": i,
+                "lower": bound(p0.at),
+                "upper": to,
+                "rate": f"{rate(p0.rate)}{end}",
+                "reached": reached,
+            }
+        )
+    return out
 
 
 def statement_context(
@@ -204,7 +237,7 @@ def statement_context(
                 "payable": money(int(pay["payable_cents"])),
                 "measures": measures,
                 "how": how.split("; ", 1)[-1] if "; " in how else how,
-                "tiers": _tiers(result, inc["rate_table"], inc["tier"]) if inc else [],
+                "tiers": _tiers(result, inc) if inc else [],
             }
         )
     credits = (
@@ -220,14 +253,26 @@ def statement_context(
             "rule": r["rule"],
             "source": r["direct_participant_id"] if r["level"] else "",
             "share": format_scaled(int(r["share_ppm"]), 4) + "%",
-            "amount": f"{money(int(r['amount_cents']))} {r['currency']}",
+            "amount": f"{money(int(r['amount_cents']))} {r['currency']}"
+            + (
+                ""
+                if r["currency"] == r["pay_currency"]
+                else f" = {money(int(r['pay_cents']))} {r['pay_currency']}"
+            ),
             "route": f"{r['route_table']}:{r['route_line']}",
         }
         for r in credits.to_dicts()
     ]
     adjustments = [
-        {"component": a["component"], "type": a["type"], "amount": money(int(a["amount_cents"]))}
-        for a in one["adjustments"].sort("component", "type").to_dicts()
+        {
+            "component": n.data["component"],
+            "type": n.data["type"],
+            "amount": money(int(n.value or 0)),
+            "rule": n.text,
+            "details": [c.text for c in n.children],
+        }
+        for line_node in root.children
+        for n in line_node.children[1].children
     ]
     att_names = (
         lin["measures"]
@@ -245,7 +290,7 @@ def statement_context(
         )
         by_period = {r["period"]: (r["num"], r["den"]) for r in values.to_dicts()}
         shown = [p for p in periods if p in by_period or p == period]
-        chart = attainment_svg([(p, *by_period.get(p, (None, None))) for p in shown])
+        chart = attainment_svg([(p, *by_period.get(p, (None, None))) for p in shown], period)
     man = lin.manifest()
     inputs = man["inputs"]
     assert isinstance(inputs, dict)
