@@ -1,10 +1,11 @@
-"""The audit commands: ``icm explain`` and ``icm statements`` (registered by ``engine.cli``).
+"""The audit commands ``icm explain``, ``icm statements``, ``icm lineage`` (see ``engine.cli``).
 
 Heavy modules are imported inside the command bodies so that ``icm --help`` stays fast.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -93,7 +94,54 @@ def _statements(  # noqa: PLR0917
     guarded(body)
 
 
+def _lineage(  # noqa: PLR0917
+    data: Annotated[Path, typer.Option("--data", help="Directory of input files.")],
+    rules: Annotated[Path, typer.Option(help="The rule-set YAML file.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Where to write the lineage files.")],
+    participant: Annotated[
+        list[str] | None, typer.Option(help="Only this participant (repeatable).")
+    ] = None,
+    period: Annotated[list[str] | None, typer.Option(help="Only this period (repeatable).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+    mapping: Annotated[Path | None, typer.Option(help="Column mapping file.")] = None,
+) -> None:
+    """Export the audit trail as data: one file per lineage level (see docs/audit.md)."""
+    from engine.cli import EXIT_OK, guarded, out  # noqa: PLC0415
+
+    def body() -> int:
+        import polars as pl  # noqa: PLC0415
+
+        from engine.audit.lineage import build_lineage  # noqa: PLC0415
+        from engine.errors import EngineError, Reason  # noqa: PLC0415
+        from engine.pipeline import run  # noqa: PLC0415
+
+        if fmt not in ("parquet", "csv"):
+            raise EngineError.single(Reason.USAGE, f"--format must be parquet or csv, not {fmt}")
+        result = run(data, rules, mapping=mapping)
+        lin = build_lineage(result, participant or None)
+        if period:
+            wanted = list(period)
+            frames = {
+                level: frame.filter(pl.col("period").is_in(wanted))
+                if level != "transactions"
+                else frame
+                for level, frame in lin.frames.items()
+            }
+            ids = frames["credits"].select("transaction_id").unique()
+            frames["transactions"] = frames["transactions"].join(
+                ids, on="transaction_id", how="semi"
+            )
+            lin = replace(lin, frames=frames)
+        written = lin.write(out_dir, fmt)
+        rows = ", ".join(f"{k} {v.height}" for k, v in lin.frames.items())
+        out.print(f"{len(written)} file(s) written to {out_dir}: {rows}", markup=False)
+        return EXIT_OK
+
+    guarded(body)
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``explain`` and ``statements`` to the ``icm`` app."""
+    """Add ``explain``, ``statements`` and ``lineage`` to the ``icm`` app."""
     app.command("explain")(_explain)
     app.command("statements")(_statements)
+    app.command("lineage")(_lineage)

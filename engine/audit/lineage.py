@@ -40,6 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
@@ -132,6 +133,29 @@ class Lineage:
         ids = out["credits"].select("transaction_id").unique()
         out["transactions"] = self.frames["transactions"].join(ids, on="transaction_id", how="semi")
         return replace(self, frames=out)
+
+    def write(self, directory: Path, fmt: str = "parquet") -> list[Path]:
+        """Write every level, and ``lineage.json`` (the run's identity), under ``directory``.
+
+        Each level is ``<level>.parquet`` (or ``.csv``, formulas neutralised).
+
+        Returns:
+            The files written.
+        """
+        import json  # noqa: PLC0415
+
+        from engine.reports.export import write_frame  # noqa: PLC0415
+
+        directory.mkdir(parents=True, exist_ok=True)
+        written = []
+        for level in LEVELS:
+            path = directory / f"{level}.{fmt}"
+            write_frame(self.frames[level], path)
+            written.append(path)
+        meta = {**self.manifest(), "levels": list(LEVELS)}
+        info = directory / "lineage.json"
+        info.write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        return [*written, info]
 
     def manifest(self) -> dict[str, object]:
         """The run's identity, as in the published manifest."""

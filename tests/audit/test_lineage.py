@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import duckdb
 import polars as pl
 
@@ -112,3 +115,32 @@ def test_incentives_carry_rate_type_and_target(sample_lineage: Lineage) -> None:
     inc = sample_lineage.select("P021", "2026-02")["incentives"].to_dicts()[0]
     assert (inc["rate_type"], inc["target_incentive_cents"]) == ("percent", 300_000)
     assert inc["rounding_e8"] == 0
+
+
+def test_icm_lineage_writes_every_level(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from engine.cli import app
+
+    from .conftest import RULES, SAMPLE
+
+    args = ["lineage", "--data", str(SAMPLE), "--rules", str(RULES), "--out", str(tmp_path)]
+    result = CliRunner().invoke(app, [*args, "--participant", "P021", "--period", "2026-02"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.stem for p in tmp_path.glob("*.parquet")) == sorted(LEVELS)
+    meta = json.loads((tmp_path / "lineage.json").read_text())
+    assert meta["levels"] == list(LEVELS)
+    got = duckdb.sql(
+        f"select c.transaction_id, c.route_table, c.route_line, t.source_line "
+        f"from '{tmp_path / 'credits.parquet'}' c "
+        f"join '{tmp_path / 'transactions.parquet'}' t using (transaction_id) order by 1"
+    ).fetchall()
+    assert got == [
+        ("T1014", "territory_owners", 5, 15),
+        ("T1015", "transaction_sellers", 3, 16),
+        ("T1016", "territory_owners", 8, 17),
+    ]
+    csv = tmp_path / "csv"
+    result = CliRunner().invoke(app, [*args[:-1], str(csv), "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert (csv / "payouts.csv").exists()
