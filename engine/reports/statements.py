@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +37,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
 
+@lru_cache(maxsize=1)
 def _env() -> Environment:
     return Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -176,7 +179,11 @@ def _tiers(result: RunResult, inc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def statement_context(
-    result: RunResult, lin: Lineage, participant_id: str, period: str
+    result: RunResult,
+    lin: Lineage,
+    participant_id: str,
+    period: str,
+    history: pl.DataFrame | None = None,
 ) -> dict[str, Any]:
     """The figures of one statement (everything the template shows), from the run.
 
@@ -185,6 +192,7 @@ def statement_context(
         lin: its lineage (for all participants or at least this one).
         participant_id: the participant.
         period: the period.
+        history: the participant's rows of ``result.calc.measures`` (default: filtered here).
 
     Returns:
         A mapping for the template; money already formatted, raw cents under ``cents``.
@@ -243,7 +251,15 @@ def statement_context(
     credits = (
         one["credits"]
         .unique(["transaction_id", "credit_type", "level", "direct_participant_id"])
-        .sort("credit_date", "transaction_id", "level")
+        .sort(
+            "credit_date",
+            "transaction_id",
+            "level",
+            "credit_type",
+            "direct_participant_id",
+            "route_table",
+            "route_line",
+        )
     )
     credit_rows = [
         {
@@ -285,9 +301,9 @@ def statement_context(
     chart = None
     if att_names:
         periods = ds.tables["calendar"].sort("start_date")["period"].to_list()
-        values = result.calc.measures.filter(
-            (pl.col("participant_id") == participant_id) & (pl.col("measure") == att_names[0])
-        )
+        if history is None:
+            history = result.calc.measures.filter(pl.col("participant_id") == participant_id)
+        values = history.filter(pl.col("measure") == att_names[0])
         by_period = {r["period"]: (r["num"], r["den"]) for r in values.to_dicts()}
         shown = [p for p in periods if p in by_period or p == period]
         chart = attainment_svg([(p, *by_period.get(p, (None, None))) for p in shown], period)
@@ -342,10 +358,29 @@ def write_statements(
     pays = pays.sort("participant_id", "period")
     who = sorted(set(pays["participant_id"].to_list())) if participants else None
     lin = build_lineage(result, who)
+    # one participant's frames at a time: each statement then filters a small frame
+    parts = {
+        level: frame.partition_by("participant_id", as_dict=True)
+        for level, frame in lin.frames.items()
+        if level != "transactions"
+    }
+    empty = {level: frame.head(0) for level, frame in lin.frames.items()}
+
+    def of(pid: str) -> Lineage:
+        frames = {level: parts[level].get((pid,), empty[level]) for level in parts}
+        frames["transactions"] = lin.frames["transactions"]
+        return replace(lin, frames=frames)
+
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
+    history = result.calc.measures.partition_by("participant_id", as_dict=True)
+    no_history = result.calc.measures.head(0)
+    current: tuple[str, Lineage] | None = None
     for pid, period in pays.iter_rows():
-        html = render_statement(statement_context(result, lin, pid, period))
+        if current is None or current[0] != pid:
+            current = (pid, of(pid))
+        mine = history.get((pid,), no_history)
+        html = render_statement(statement_context(result, current[1], pid, period, mine))
         path = out_dir / f"{_SAFE_NAME.sub('_', pid)}_{_SAFE_NAME.sub('_', period)}.html"
         path.write_text(html, encoding="utf-8")
         written.append(path)

@@ -135,3 +135,24 @@ def test_statement_renders_in_chromium(tmp_path: Path) -> None:
     width, height, distinct = _png_is_not_blank(png)
     assert (width, height) == (1000, 1400)
     assert distinct > 16
+
+
+def test_synth_statements_match_payouts_and_the_unpartitioned_path(
+    synth_run: RunResult, tmp_path: Path
+) -> None:
+    from engine.audit.lineage import build_lineage
+
+    pays = synth_run.calc.payouts.group_by("participant_id", "period").agg(
+        pl.col("payable_cents").sum(), pl.col("earned_cents").sum()
+    )
+    picked = pays.sort("payable_cents", "participant_id", "period", descending=True).head(6)
+    picked = pl.concat([picked, pays.sort("participant_id", "period").head(6)]).unique()
+    who = sorted(set(picked["participant_id"].to_list()))
+    written = write_statements(synth_run, tmp_path, participants=who)
+    lin = build_lineage(synth_run, who)
+    for pid, period, payable, earned in picked.iter_rows():
+        page = (tmp_path / f"{pid}_{period}.html").read_text(encoding="utf-8")
+        assert _field(page, "payable") == money(payable)
+        assert _field(page, "earned") == money(earned)
+        assert page == render_statement(statement_context(synth_run, lin, pid, period))
+    assert len(written) == pays.filter(pl.col("participant_id").is_in(who)).height
