@@ -53,6 +53,15 @@ def _explain(  # noqa: PLR0917
             raise EngineError.single(Reason.USAGE, f"no participant {participant!r}")
         name = found["name"][0] if "name" in found.columns else None
         lin = build_lineage(result, [participant]).select(participant, period, component)
+        if component is not None and lin["payouts"].height == 0:
+            paid = result.calc.payouts.filter(
+                (pl.col("participant_id") == participant) & (pl.col("period") == period)
+            )["component"]
+            names = ", ".join(sorted(set(paid.to_list()))) or "none"
+            raise EngineError.single(
+                Reason.USAGE, f"no component {component!r} paid to {participant} in {period}",
+                hint=f"components paid: {names}",
+            )  # fmt: skip
         root = explain(lin, participant, period, name)
         if fmt == "json":
             typer.echo(json.dumps(root.to_dict(), indent=1, default=str))

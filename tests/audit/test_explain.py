@@ -79,3 +79,20 @@ def test_explain_unknown_participant_is_a_usage_error() -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == 2
     assert "Traceback" not in result.output
+
+
+def test_explain_unknown_component_or_period_is_a_usage_error() -> None:
+    base = ["explain", "P021", "--data", str(SAMPLE), "--rules", str(RULES)]
+    result = runner.invoke(app, [*base, "--period", "2026-02", "--component", "nope"])
+    assert result.exit_code == 2
+    result = runner.invoke(app, [*base, "--period", "2027-01"])
+    assert result.exit_code == 2
+
+
+def test_explain_a_period_without_payout() -> None:
+    # P023 is hired on 2026-02-16: nothing in January
+    args = ["explain", "P023", "--period", "2026-01", "--data", str(SAMPLE), "--rules", str(RULES)]
+    result = runner.invoke(app, [*args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    tree = json.loads(result.output)
+    assert (tree["value"], tree["children"]) == (0, [])
