@@ -6,6 +6,11 @@ currency unit, ``e2`` = hundredths of a count or quantity, or ``ratio`` with ``n
 
 * ``sum``: the children's values add up to the node's value exactly (same unit);
 * ``round``: the node (cents) is its first child (``e8``) rounded once, with the rule set's mode;
+* ``lines`` (rounding point ``line``): the node is its first child, the ``sum`` of each line's
+  earnings rounded to the cent;
+* ``share`` (rounding point ``total``): the plan's total was rounded once and its cents given to
+  components by largest remainder: the node is its exact earnings (first child) floored or
+  raised by one cent;
 * ``ratio``: an attainment, ``num / den`` of its children (the measure over its quota);
 * ``leaf``: no children that add up (descriptive children may still follow).
 
@@ -30,7 +35,7 @@ import polars as pl
 from rich.markup import escape
 from rich.tree import Tree
 
-from engine.money import format_cents, format_scaled
+from engine.money import RoundingMode, format_cents, format_scaled, round_div
 
 if TYPE_CHECKING:
     from engine.audit.lineage import Lineage
@@ -128,6 +133,22 @@ class Node:
                 or abs(self.value * E8_PER_CENT - exact) > (E8_PER_CENT // 2)
             ):
                 problems.append(f"{here}: {self.value} is not {exact} rounded")
+        elif self.op == "lines":
+            first = self.children[0] if self.children else None
+            if first is None or first.op != "sum" or first.value != self.value:
+                problems.append(f"{here}: not the sum of its rounded lines")
+        elif self.op == "share":
+            exact = self.children[0].value if self.children else None
+            if (
+                exact is None
+                or self.value is None
+                or not (
+                    self.value * E8_PER_CENT - E8_PER_CENT
+                    < exact
+                    < self.value * E8_PER_CENT + E8_PER_CENT
+                )
+            ):
+                problems.append(f"{here}: {self.value} is not {exact} floored or raised a cent")
         for child in self.children:
             problems.extend(child.check(here))
         return problems
@@ -311,9 +332,38 @@ def _incentive_node(inc: dict[str, Any], lin: Lineage, tx: dict[str, dict[str, A
     shown = sorted((r for r in mrows if r["role"] != "base"), key=lambda r: order[r["role"]])
     measure_nodes = [_measure_node(r["measure"], measures, lin, tx) for r in shown]
     diff = rated * E8_PER_CENT - earned_e8
-    text = f"{money(rated)} = {_e8(earned_e8)} rounded ({'+' if diff >= 0 else ''}{_e8(diff)})"
+    sign = "+" if diff >= 0 else ""
     label = f"{inc['line']} {inc['component']}: {money(rated)}"
     data = {k: v for k, v in inc.items() if k not in ("participant_id", "period")}
+    point = inc.get("rounding_point") or "component"
+    if point == "line" and lines:
+        mode = RoundingMode(inc.get("rounding_mode") or "half_up")
+        rounded = [
+            Node(
+                f"{r['transaction_id']} {money(round_div(int(r['line_e8']), E8_PER_CENT, mode))}",
+                round_div(int(r["line_e8"]), E8_PER_CENT, mode),
+                "cents",
+                "round",
+                f"{_e8(int(r['line_e8']))} rounded",
+                [Node(r["transaction_id"], int(r["line_e8"]), "e8")],
+            )
+            for r in lines
+        ]
+        terms = " + ".join(money(int(n.value or 0)) for n in rounded)
+        per_line = Node(
+            f"rounded per line {money(rated)}", rated, "cents", "sum", f"= {terms}", rounded
+        )
+        text = f"{money(rated)}: each line rounded to the cent, then added"
+        kids = [per_line, exact, *by_tier, *measure_nodes]
+        return Node(label, rated, "cents", "lines", text, kids, data)
+    if point == "total":
+        text = (
+            f"{money(rated)} = {_e8(earned_e8)} ({sign}{_e8(diff)}): the plan's total rounded "
+            "once, its cents given to components by largest remainder"
+        )
+        kids = [exact, *by_tier, *measure_nodes]
+        return Node(label, rated, "cents", "share", text, kids, data)
+    text = f"{money(rated)} = {_e8(earned_e8)} rounded ({sign}{_e8(diff)})"
     return Node(label, rated, "cents", "round", text, [exact, *by_tier, *measure_nodes], data)
 
 

@@ -9,7 +9,8 @@ Levels, top down (keys in brackets; each level carries its parent's keys):
 3. ``incentives`` [participant_id, period, plan_id, component]: rate table, kind, tier reached,
    its bounds and rate, exact earnings ``earned_e8`` (10**-8 of the currency unit), the rounded
    ``rated_cents`` and ``rounding_e8 = rated_cents * 10**6 - earned_e8``; ``rate_type`` of the
-   table (percent, per_unit, fixed, factor) and the plan's ``target_incentive_cents``.
+   table (percent, per_unit, fixed, factor), the plan's ``target_incentive_cents``, and the rule
+   set's ``rounding_point`` (line, component, total) and ``rounding_mode``.
 3b. ``tier_slices`` [+ tier]: what each tier paid (``slice_cents`` of the paid amount in it,
    ``slice_e8`` earned), for retroactive and incremental percent tables; ``matches`` when they
    add up to ``earned_e8`` (see :mod:`engine.audit.slices`).
@@ -320,6 +321,9 @@ def build_lineage(result: RunResult, participants: Sequence[str] | None = None) 
             return frame
         return frame.filter(pl.col("participant_id").is_in(list(participants)))
 
+    from engine.calc.payouts import settings_of  # noqa: PLC0415
+
+    settings = settings_of(result.ruleset)
     rate_types = {
         t.name: str(getattr(t, "rate_type", "factor")) for t in result.ruleset.rate_tables
     }
@@ -335,6 +339,8 @@ def build_lineage(result: RunResult, participants: Sequence[str] | None = None) 
             pl.col("rate_table")
             .replace_strict(rate_types, default=None, return_dtype=pl.Utf8)
             .alias("rate_type"),
+            pl.lit(settings.rounding_point, pl.Utf8).alias("rounding_point"),
+            pl.lit(str(settings.rounding_mode), pl.Utf8).alias("rounding_mode"),
         )
         .join(
             targets,
@@ -344,9 +350,7 @@ def build_lineage(result: RunResult, participants: Sequence[str] | None = None) 
         )
     )
     from engine.audit.slices import tier_slices  # noqa: PLC0415
-    from engine.calc.payouts import settings_of  # noqa: PLC0415
 
-    settings = settings_of(result.ruleset)
     slices = tier_slices(incentives, result.ruleset, settings.rounding_mode, settings.boundary)
     from engine.audit.adjust import adjustment_rules, clawback_deals  # noqa: PLC0415
 

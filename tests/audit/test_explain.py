@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import polars as pl
+import pytest
 from typer.testing import CliRunner
 
 from engine.audit.explain import Node, explain
 from engine.audit.lineage import Lineage, build_lineage
 from engine.cli import app
-from engine.pipeline import RunResult
+from engine.pipeline import RunResult, run
 
 from .conftest import RULES, SAMPLE
 
@@ -96,3 +98,15 @@ def test_explain_a_period_without_payout() -> None:
     assert result.exit_code == 0, result.output
     tree = json.loads(result.output)
     assert (tree["value"], tree["children"]) == (0, [])
+
+
+@pytest.mark.parametrize("point", ["line", "total"])
+def test_every_payout_adds_up_at_every_rounding_point(tmp_path: Path, point: str) -> None:
+    rules = tmp_path / "rules.yaml"
+    text = RULES.read_text(encoding="utf-8")
+    assert "rounding_point: component" in text
+    rules.write_text(text.replace("rounding_point: component", f"rounding_point: {point}"))
+    result = run(SAMPLE, rules)
+    lin = build_lineage(result)
+    assert set(lin["incentives"]["rounding_point"].to_list()) == {point}
+    assert _check_all(result, lin) == 35
