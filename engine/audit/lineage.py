@@ -186,8 +186,9 @@ def _measure_rows(result: RunResult, incentives: pl.DataFrame) -> pl.DataFrame:
     by_name = {m.name: m for m in result.ruleset.measures}
     keys = [*_PAYOUT_KEY]
     paid = incentives.select(*keys, pl.col("measure"), pl.lit("paid").alias("role"))
-    tier = incentives.select(*keys, pl.col("tier_measure").alias("measure"), pl.lit("tier"))
-    tier = tier.rename({"literal": "role"})
+    tier = incentives.select(
+        *keys, pl.col("tier_measure").alias("measure"), pl.lit("tier").alias("role")
+    )
     uses = pl.concat([paid, tier]).drop_nulls("measure")
     bases = [(name, m.measure) for name, m in by_name.items() if isinstance(m, AttainmentMeasure)]
     if bases:
