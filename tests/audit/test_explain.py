@@ -110,3 +110,16 @@ def test_every_payout_adds_up_at_every_rounding_point(tmp_path: Path, point: str
     lin = build_lineage(result)
     assert set(lin["incentives"]["rounding_point"].to_list()) == {point}
     assert _check_all(result, lin) == 35
+
+
+@pytest.mark.parametrize("seed", [7, 23])
+def test_small_synth_companies_add_up(tmp_path: Path, seed: int) -> None:
+    from engine.synth import synthesize
+
+    from .conftest import SYNTH_RULES
+
+    synthesize(tmp_path, "XS", seed=seed, transactions=1500, participants=40, fmt="csv")
+    result = run(tmp_path, SYNTH_RULES)
+    lin = build_lineage(result)
+    assert lin.unreconciled.height == 0
+    assert _check_all(result, lin) > 0
