@@ -304,6 +304,7 @@ def _incentive_node(inc: dict[str, Any], lin: Lineage, tx: dict[str, dict[str, A
     if inc["plan_days"] is not None and inc["plan_days"] != inc["active_days"]:
         how += f"; prorated {inc['plan_days']}/{inc['active_days']} days"
     exact.text = how + ("; " + exact.text if exact.text else "")
+    exact.data["how"] = how
     slices = lin["tier_slices"].filter(key).sort("tier").to_dicts()
     by_tier: list[Node] = []
     if slices and all(r["matches"] for r in slices):
@@ -326,6 +327,7 @@ def _incentive_node(inc: dict[str, Any], lin: Lineage, tx: dict[str, dict[str, A
             exact = by_tier.pop()
             exact.label = f"exact earnings {_e8(earned_e8)}"
             exact.text = f"{how}; {_e8(earned_e8)} {exact.text}"
+            exact.data["how"] = how
         elif inc["kind"] == "retroactive":
             by_tier = []  # one tier paid everything: the lines already show it
     order = {"paid": 0, "tier": 1, "base": 2}

@@ -230,7 +230,7 @@ def statement_context(
         measures = []
         how = ""
         if inc_node is not None:
-            how = inc_node.children[0].text if inc_node.children else ""
+            how = str(inc_node.children[0].data.get("how", "")) if inc_node.children else ""
             measures = [
                 {"label": m.label.split(" ")[0], "text": m.text or m.label}
                 for m in inc_node.children[1:]
@@ -244,7 +244,7 @@ def statement_context(
                 "adjustments": money(int(pay["adjustments_cents"])),
                 "payable": money(int(pay["payable_cents"])),
                 "measures": measures,
-                "how": how.split("; ", 1)[-1] if "; " in how else how,
+                "how": how,
                 "tiers": _tiers(result, inc) if inc else [],
             }
         )

@@ -62,6 +62,8 @@ def test_statement_content(sample_run: RunResult, sample_lineage: Lineage) -> No
     reached = re.findall(r'<tr class="reached">(.*?)</tr>', page, re.S)
     assert len(reached) == 1
     assert "8%" in reached[0]
+    assert "reaches tier 2 [1, 1.5) at 8%: revenue 55,500.00 x 8%" in page
+    assert "return T1020 -4,000.00 of T1003 12,000.00" in page
     assert "clawback" in page
     assert "-200.00" in page
     for tx in ("T1014", "T1015", "T1016"):
