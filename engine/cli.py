@@ -318,7 +318,12 @@ def _register_plugins() -> None:
     """
     import importlib
 
-    for name in ("engine.ops.commands", "engine.audit.commands"):
+    for name in (
+        "engine.ops.commands",
+        "engine.audit.commands",
+        "engine.reconcile.commands",
+        "engine.whatif.commands",
+    ):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
