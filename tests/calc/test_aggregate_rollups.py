@@ -123,6 +123,10 @@ def test_the_pipeline_publishes_level0_credits_and_rollup_totals() -> None:
 # ---------------------------------------------------------------------- generated companies
 
 
+_COMPANIES = tempfile.TemporaryDirectory(prefix="icm-aggregate-rollups-")
+"""Where the generated companies are written (removed when the test process ends)."""
+
+
 @cache
 def _company(seed: int) -> Dataset:
     """A small generated company (40 people, 2,000 deals in four currencies), loaded.
@@ -130,7 +134,7 @@ def _company(seed: int) -> Dataset:
     Its monthly exchange rates are cut in two halves, the second 1.7% higher, so that the
     rate of the credit date and the rate of the period end differ.
     """
-    out = Path(tempfile.mkdtemp(prefix=f"icm-aggregate-rollups-{seed}-"))
+    out = Path(_COMPANIES.name) / str(seed)
     synthesize(out, "XS", seed=seed, transactions=2000, participants=40)
     dataset = load_dataset(out)
     rates = dataset.tables["exchange_rates"]
