@@ -173,6 +173,10 @@ def _money(cents: int | None) -> str:
     return "" if cents is None else f"{format_cents(int(cents)):>12}"
 
 
+_MAX_ROWS = 40
+"""Participants printed in the payout table; larger runs show the largest payees."""
+
+
 def _print_run(result: RunResult, out_path: Path | None) -> int:
     ds = result.dataset
     acc = ds.accounting
@@ -202,7 +206,14 @@ def _print_run(result: RunResult, out_path: Path | None) -> int:
         on="period", index=["participant_id", "plan_id", "currency"], values="payable_cents"
     )
     wide = wide.join(participants, on="participant_id", how="left").sort("participant_id")
-    table = Table(title="Payable by participant and period", title_justify="left")
+    title = "Payable by participant and period"
+    if wide.height > _MAX_ROWS:
+        total = pl.sum_horizontal(
+            pl.col(p).fill_null(0) for p in result.periods if p in wide.columns
+        )
+        title += f" (the {_MAX_ROWS} largest of {wide.height}; all are in the published payouts)"
+        wide = wide.sort(total, "participant_id", descending=[True, False]).head(_MAX_ROWS)
+    table = Table(title=title, title_justify="left")
     for col in ("participant", "name", "plan", "ccy"):
         table.add_column(col)
     for period in result.periods:
