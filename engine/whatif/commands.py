@@ -66,6 +66,71 @@ def _print_comparison(result: object, top: int) -> None:
     out.print(_table(result.top(top, winners=False), f"Top {top} losers"))
 
 
+def _grid(
+    parameter: str | None, values: str | None, grid: list[str]
+) -> list[tuple[str, list[str]]]:
+    from engine.errors import EngineError, Reason  # noqa: PLC0415
+
+    out: list[tuple[str, list[str]]] = []
+    if (parameter is None) != (values is None):
+        raise EngineError.single(Reason.USAGE, "--parameter and --values go together")
+    if parameter is not None and values is not None:
+        out.append((parameter, [v.strip() for v in values.split(",") if v.strip()]))
+    for item in grid:
+        path, sep, vals = item.partition("=")
+        if not sep or not path.strip():
+            raise EngineError.single(
+                Reason.USAGE,
+                f"--grid {item!r} is not PATH=v1,v2,...",
+                hint="e.g. quota_scale=90%,110%",
+            )
+        out.append((path.strip(), [v.strip() for v in vals.split(",") if v.strip()]))
+    if not out or any(not vals for _, vals in out):
+        raise EngineError.single(
+            Reason.USAGE, "give a parameter and its values", hint="--parameter PATH --values v1,v2"
+        )
+    return out
+
+
+def sweep_command(  # noqa: PLR0917
+    data: Annotated[Path, typer.Option(help="Directory of input files.")],
+    rules: Annotated[Path, typer.Option(help="The base rule-set YAML.")],
+    parameter: Annotated[
+        str | None, typer.Option(help="A parameter path, e.g. rate_tables.T.tiers[1].rate.")
+    ] = None,
+    values: Annotated[str | None, typer.Option(help="Its values, comma-separated.")] = None,
+    grid: Annotated[
+        list[str] | None, typer.Option(help="PATH=v1,v2,... (repeatable): more grid axes.")
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Write sweep.csv and sweep.svg here.")
+    ] = None,
+    mapping: Annotated[Path | None, typer.Option(help="Column mapping file.")] = None,
+) -> None:
+    """Vary plan parameters over a grid after one crediting pass; print the cost curve."""
+    from engine.cli import EXIT_OK, _table, guarded, out  # noqa: PLC0415
+
+    def body() -> int:
+        from engine.reports.export import write_frame  # noqa: PLC0415
+        from engine.whatif.shared import Workbench  # noqa: PLC0415
+        from engine.whatif.sweep import sweep, sweep_chart, variants  # noqa: PLC0415
+
+        axes = _grid(parameter, values, grid or [])
+        variants(rules, axes)  # check every path and value before loading data
+        bench = Workbench.load(data, mapping)
+        result = sweep(bench, rules, axes)
+        out.print(_table(result.table, "Cost curve (cents; change in ppm of the base)"))
+        n = result.table["variant"].n_unique()
+        _say(f"{n} variants, {result.credit_passes} crediting pass(es)")
+        if out_dir is not None:
+            write_frame(result.table, out_dir / "sweep.csv")
+            (out_dir / "sweep.svg").write_text(sweep_chart(result), encoding="utf-8")
+            _say(f"wrote sweep.csv and sweep.svg to {out_dir}")
+        return EXIT_OK
+
+    guarded(body)
+
+
 def register(app: typer.Typer) -> None:
     """Add the what-if commands to the ``icm`` app.
 
@@ -73,6 +138,7 @@ def register(app: typer.Typer) -> None:
         >>> app = typer.Typer()
         >>> register(app)
         >>> sorted(c.name or "" for c in app.registered_commands)
-        ['compare']
+        ['compare', 'sweep']
     """
     app.command("compare")(compare_command)
+    app.command("sweep")(sweep_command)

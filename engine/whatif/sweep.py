@@ -1,0 +1,224 @@
+"""``icm sweep``: one rule set, plan parameters varied over a grid, a cost curve.
+
+What is shared between the variants (``docs/whatif.md``):
+
+* the data: loaded once;
+* crediting: one pass for every variant whose crediting content (classify, crediting,
+  extra_columns, rounding mode) is unchanged -- every plan parameter and ``quota_scale``;
+  a variant that edits crediting is credited once per distinct crediting content;
+* what is *not* shared yet: the plan calculation (lines, measures, rating, caps, fold) runs
+  once per variant through :func:`engine.calc.payouts.calculate`. Rating every variant in one
+  packed kernel call over shared measures needs a calculation entry point that takes the
+  measures as input; that belongs to the calculation stage.
+
+Example:
+    >>> from pathlib import Path
+    >>> from engine.whatif.shared import Workbench
+    >>> bench = Workbench.load(Path("fixtures/sample"))
+    >>> grid = [("rate_tables.ae-commission.tiers[0].rate", ["5%", "6%"])]
+    >>> s = sweep(bench, Path("rules/sample.yaml"), grid)
+    >>> s.table["delta_cents"].to_list()[:2], bench.credit_passes
+    ([0, 0], 1)
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from engine.calc.exact import round_div_expr
+from engine.errors import EngineError
+from engine.loading import Dataset
+from engine.money import RoundingMode
+from engine.rules import RuleSet
+from engine.rules.load import ruleset_from_mapping
+from engine.rules.yamlload import load_yaml
+from engine.whatif import metrics
+from engine.whatif.params import QUOTA_SCALE, parse_value, scale_ppm, with_value
+from engine.whatif.shared import Workbench
+
+__all__ = ["Sweep", "Variant", "scaled_quotas", "sweep", "variants"]
+
+Grid = Sequence[tuple[str, Sequence[str]]]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One point of the grid: its number, its parameter values, its rule set and data."""
+
+    number: int
+    values: tuple[tuple[str, str], ...]
+    ruleset: RuleSet
+    data: dict[str, Any]
+    quota_scale_ppm: int
+
+    @property
+    def label(self) -> str:
+        """``path=value; ...``, or ``(base)``."""
+        return "; ".join(f"{p}={v}" for p, v in self.values) or "(base)"
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """The cost curve: one row per variant and pay currency (variant 0 is the base).
+
+    Attributes:
+        table: variant, parameters, one column per parameter, currency, total_cents,
+            delta_cents, delta_ppm (change / base total), winners, losers.
+        parameters: the parameter paths, in grid order.
+        credit_passes: crediting passes run for the whole sweep.
+    """
+
+    table: pl.DataFrame
+    parameters: list[str]
+    credit_passes: int
+
+
+def scaled_quotas(dataset: Dataset, ppm: int, ruleset: RuleSet) -> Dataset:
+    """The dataset with every quota scaled by ``ppm`` / 1e6, rounded by the rule set's mode.
+
+    Example:
+        >>> from pathlib import Path
+        >>> from engine.loading import load_dataset
+        >>> from engine.rules import load_ruleset
+        >>> ds = load_dataset(Path("fixtures/sample"))
+        >>> rs = load_ruleset(Path("rules/sample.yaml"))
+        >>> q = scaled_quotas(ds, 1_100_000, rs).tables["quotas"]["quota_e2"][0]
+        >>> q == ds.tables["quotas"]["quota_e2"][0] * 11 // 10
+        True
+    """
+    if ppm == 1_000_000:
+        return dataset
+    quotas = dataset.tables["quotas"]
+    mode = RoundingMode(ruleset.settings.rounding_mode)
+    scaled = quotas.with_columns(
+        round_div_expr(pl.col("quota_e2") * ppm, 1_000_000, mode).cast(pl.Int64).alias("quota_e2")
+    )
+    return replace(dataset, tables={**dataset.tables, "quotas": scaled})
+
+
+def _validated(data: dict[str, Any], rules: Path, label: str) -> RuleSet:
+    try:
+        return ruleset_from_mapping(data, f"{rules} [{label}]", base_dir=rules.parent)
+    except EngineError as exc:
+        raise EngineError(
+            [replace(f, message=f"variant {label}: {f.message}") for f in exc.findings]
+        ) from None
+
+
+def variants(rules: Path, grid: Grid) -> list[Variant]:
+    """The base (number 0) and every combination of the grid's values, validated.
+
+    Raises:
+        EngineError: a bad path (``RULE_BAD_VALUE``, with a did-you-mean hint) or a value the
+            rule-set schema refuses (its finding, naming the variant).
+
+    Example:
+        >>> vs = variants(Path("rules/sample.yaml"), [("quota_scale", ["90%", "110%"])])
+        >>> [(v.number, v.label, v.quota_scale_ppm) for v in vs]
+        [(0, '(base)', 1000000), (1, 'quota_scale=90%', 900000), (2, 'quota_scale=110%', 1100000)]
+    """
+    doc = load_yaml(rules)
+    base_data: dict[str, Any] = doc.data
+    base = Variant(0, (), _validated(base_data, rules, "base"), base_data, 1_000_000)
+    paths = [p for p, _ in grid]
+    out = [base]
+    for number, combo in enumerate(itertools.product(*(vals for _, vals in grid)), start=1):
+        data = base_data
+        ppm = 1_000_000
+        values = tuple(zip(paths, combo, strict=True))
+        for path, raw in values:
+            if path.strip() == QUOTA_SCALE:
+                ppm = scale_ppm(raw)
+            else:
+                data = with_value(data, path, parse_value(raw))
+        label = "; ".join(f"{p}={v}" for p, v in values)
+        out.append(Variant(number, values, _validated(data, rules, label), data, ppm))
+    return out
+
+
+def sweep(bench: Workbench, rules: Path, grid: Grid) -> Sweep:
+    """Evaluate every variant of the grid over the workbench's data.
+
+    Args:
+        bench: the loaded data (and its crediting cache).
+        rules: the base rule-set file.
+        grid: (parameter path, values) pairs; every combination is a variant.
+    """
+    before = bench.credit_passes
+    points = variants(rules, grid)
+    paths = [p for p, _ in grid]
+    base_per: pl.DataFrame | None = None
+    rows: list[dict[str, Any]] = []
+    for v in points:
+        dataset = scaled_quotas(bench.dataset, v.quota_scale_ppm, v.ruleset)
+        per = metrics.per_participant(bench.calculate(v.ruleset, dataset), bench.dataset)
+        if base_per is None:
+            base_per = per
+        delta = metrics.deltas(base_per, per)
+        by_ccy = delta.group_by("currency").agg(
+            pl.col("baseline_cents").sum(),
+            pl.col("candidate_cents").sum(),
+            (pl.col("delta_cents") > 0).sum().alias("winners"),
+            (pl.col("delta_cents") < 0).sum().alias("losers"),
+        )
+        shown = dict(v.values)
+        for r in by_ccy.sort("currency").iter_rows(named=True):
+            base_total, total = int(r["baseline_cents"]), int(r["candidate_cents"])
+            change = total - base_total
+            rows.append(
+                {
+                    "variant": v.number,
+                    "parameters": v.label,
+                    **{p: shown.get(p, "") for p in paths},
+                    "currency": r["currency"],
+                    "total_cents": total,
+                    "delta_cents": change,
+                    "delta_ppm": (change * 1_000_000 + base_total // 2) // base_total
+                    if base_total > 0
+                    else None,
+                    "winners": int(r["winners"]),
+                    "losers": int(r["losers"]),
+                }
+            )
+    schema: dict[str, Any] = {"variant": pl.Int64, "parameters": pl.Utf8}
+    schema |= dict.fromkeys(paths, pl.Utf8)
+    schema |= {"currency": pl.Utf8, "total_cents": pl.Int64, "delta_cents": pl.Int64}
+    schema |= {"delta_ppm": pl.Int64, "winners": pl.Int64, "losers": pl.Int64}
+    table = pl.DataFrame(rows, schema=schema, orient="row")
+    return Sweep(table, paths, bench.credit_passes - before)
+
+
+def sweep_chart(result: Sweep) -> str:
+    """The cost curve as an SVG line chart (first currency), one point per variant.
+
+    Example:
+        >>> t = pl.DataFrame({"variant": [0, 1], "parameters": ["(base)", "q=2"],
+        ...     "q": ["", "2"], "currency": ["USD", "USD"], "total_cents": [100, 250]})
+        >>> "<polyline" in sweep_chart(Sweep(t, ["q"], 1))
+        True
+    """
+    from engine.whatif.svg import line_chart  # noqa: PLC0415
+
+    table = result.table
+    if table.is_empty():
+        return line_chart("Cost curve", [], "total payable", "variant")
+    ccy = table["currency"][0]
+    rows = table.filter(pl.col("currency") == ccy).sort("variant")
+    one = len(result.parameters) == 1
+    points = [
+        (
+            "base"
+            if r["variant"] == 0
+            else (r[result.parameters[0]] if one else str(r["variant"])),
+            r["total_cents"] / 100,
+        )
+        for r in rows.iter_rows(named=True)
+    ]
+    x_label = result.parameters[0] if one else "variant (see table)"
+    return line_chart(f"Cost curve ({ccy})", points, f"total payable ({ccy})", x_label)
