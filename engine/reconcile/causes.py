@@ -46,14 +46,19 @@ def money_text(cents: pl.Expr) -> pl.Expr:
     return pl.concat_str([sign, whole, pl.lit("."), frac])
 
 
-def _people(grains: dict[str, pl.DataFrame], names: tuple[str, ...], flag: str) -> pl.DataFrame:
-    parts = [grains[g].select("participant_id") for g in names]
+def _people(
+    grains: dict[str, pl.DataFrame], names: tuple[str, ...], wanted: pl.DataFrame, flag: str
+) -> pl.DataFrame:
+    parts = [grains[g].select("participant_id").join(wanted, on="participant_id", how="semi")
+             for g in names]  # fmt: skip
     return pl.concat(parts).unique().with_columns(pl.lit(True).alias(flag))
 
 
-def _tx_periods(credit: pl.DataFrame, name: str) -> pl.DataFrame:
-    return credit.group_by("transaction_id").agg(
-        pl.col("period").unique().sort().str.join(", ").alias(name)
+def _tx_periods(credit: pl.DataFrame, wanted: pl.DataFrame, name: str) -> pl.DataFrame:
+    return (
+        credit.join(wanted, on="transaction_id", how="semi")
+        .group_by("transaction_id")
+        .agg(pl.col("period").unique().sort().str.join(", ").alias(name))
     )
 
 
@@ -64,8 +69,9 @@ def _cause(rank: pl.Expr) -> pl.Expr:
 def _credit(
     rows: pl.DataFrame, ours: pl.DataFrame, theirs: pl.DataFrame, unit: int
 ) -> pl.DataFrame:
-    rows = rows.join(_tx_periods(ours, "tx_ours"), on="transaction_id", how="left").join(
-        _tx_periods(theirs, "tx_theirs"), on="transaction_id", how="left"
+    wanted = rows.select("transaction_id").unique()
+    rows = rows.join(_tx_periods(ours, wanted, "tx_ours"), on="transaction_id", how="left").join(
+        _tx_periods(theirs, wanted, "tx_theirs"), on="transaction_id", how="left"
     )
     tx = pl.col("transaction_id")
     both = pl.col("ours_cents").is_not_null() & pl.col("theirs_cents").is_not_null()
@@ -150,19 +156,19 @@ def attach_causes(
         tol: the rounding unit is read from it.
 
     Returns:
-        ``rows`` in the same order, with ``cause`` and ``detail``.
+        ``rows`` (matches first, then the breaks), with ``cause`` and ``detail``.
     """
     unit = tol.rounding_unit_cents
     if not grains:
         return rows.with_columns(
             pl.lit(None, pl.Utf8).alias("cause"), pl.lit(None, pl.Utf8).alias("detail")
         )
-    rows = rows.with_row_index("_i")
     matches = rows.filter(pl.col("class") == "match")
+    work = rows.filter(pl.col("class") != "match")
+    who = work.select("participant_id").unique()
     work = (
-        rows.filter(pl.col("class") != "match")
-        .join(_people(ours, grains, "p_ours"), on="participant_id", how="left")
-        .join(_people(theirs, grains, "p_theirs"), on="participant_id", how="left")
+        work.join(_people(ours, grains, who, "p_ours"), on="participant_id", how="left")
+        .join(_people(theirs, grains, who, "p_theirs"), on="participant_id", how="left")
         .with_columns(
             (pl.col("p_ours").is_null() | pl.col("p_theirs").is_null()).alias("missing_person"),
             pl.when(pl.col("p_theirs").is_null())
@@ -182,6 +188,7 @@ def attach_causes(
     upper = work.filter(grain != "credit").join(pp, on=_PP, how="left")
     n_lines = (
         rows.filter(grain == "incentive")
+        .join(work.filter(grain == "payment").select(_PP), on=_PP, how="semi")
         .group_by(_PP)
         .agg(pl.len().cast(pl.Int64).alias("n_lines"))
     )
@@ -237,11 +244,7 @@ def attach_causes(
         ]
     )
     none = pl.lit(None, pl.Utf8)
-    return (
-        pl.concat([matches.with_columns(none.alias("cause"), none.alias("detail")), broken])
-        .sort("_i")
-        .drop("_i")
-    )
+    return pl.concat([matches.with_columns(none.alias("cause"), none.alias("detail")), broken])
 
 
 def _both() -> pl.Expr:

@@ -37,7 +37,6 @@ ALL_KEYS = ["participant_id", "period", "component", "measure", "transaction_id"
 CLASSES = ("only_ours", "only_theirs", "within_tolerance", "over_tolerance")
 ROW_SCHEMA: dict[str, pl.DataType] = {
     "grain": pl.Utf8(),
-    "key": pl.Utf8(),
     **{c: pl.Utf8() for c in ALL_KEYS},
     "ours_cents": pl.Int64(),
     "theirs_cents": pl.Int64(),
@@ -71,8 +70,8 @@ class Comparison:
 
     @property
     def breaks(self) -> pl.DataFrame:
-        """The rows that are not matches."""
-        return self.rows.filter(pl.col("class") != "match")
+        """The rows that are not matches, with their key, by grain (coarsest first) and key."""
+        return sort_rows(with_key(self.rows.filter(pl.col("class") != "match")))
 
     @property
     def failed(self) -> bool:
@@ -95,6 +94,25 @@ class Comparison:
 
 
 _ORDER = {g: i for i, g in enumerate(GRAIN_KEYS)}
+
+
+def with_key(rows: pl.DataFrame) -> pl.DataFrame:
+    """Add ``key``: the row's grain keys joined by `` / `` (second column, after ``grain``).
+
+    Example:
+        >>> f = pl.DataFrame({"grain": ["payment"], **{c: [None] for c in ALL_KEYS}},
+        ...     schema={"grain": pl.Utf8, **{c: pl.Utf8 for c in ALL_KEYS}})
+        >>> with_key(f.with_columns(participant_id=pl.lit("A"), period=pl.lit("p")))["key"][0]
+        'A / p'
+    """
+    key = pl.concat_str([pl.col(c) for c in ALL_KEYS], separator=" / ", ignore_nulls=True)
+    return rows.with_columns(key.alias("key")).select("grain", "key", pl.exclude("grain", "key"))
+
+
+def sort_rows(rows: pl.DataFrame) -> pl.DataFrame:
+    """Rows by grain (coarsest first) and keys."""
+    order = pl.col("grain").replace_strict(_ORDER, return_dtype=pl.Int32)
+    return rows.sort([order, *ALL_KEYS], nulls_last=True)
 
 
 def compare_grain(
@@ -131,12 +149,10 @@ def compare_grain(
             cls.alias("class"),
             (pl.col("difference_cents").abs() > tol.tolerance_cents).alias("over"),
             pl.lit(grain).alias("grain"),
-            pl.concat_str([pl.col(k) for k in keys], separator=" / ").alias("key"),
             *(pl.lit(None, dtype=pl.Utf8).alias(c) for c in ALL_KEYS if c not in keys),
         )
         .select(list(ROW_SCHEMA))
         .cast(pl.Schema(ROW_SCHEMA))
-        .sort(keys)
     )
 
 

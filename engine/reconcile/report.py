@@ -16,7 +16,7 @@ import polars as pl
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from engine.money import format_cents
-from engine.reconcile.compare import Comparison
+from engine.reconcile.compare import Comparison, sort_rows, with_key
 from engine.reports.export import write_frame
 
 HTML_BREAKS = 5000
@@ -75,7 +75,7 @@ def render_html(comparison: Comparison, info: ReportInfo) -> str:
     ]
     people_ids = breaks["participant_id"].unique(maintain_order=True).sort().to_list()
     shown = people_ids[:HTML_PEOPLE]
-    mine = comparison.rows.filter(pl.col("participant_id").is_in(shown))
+    mine = sort_rows(with_key(comparison.rows.filter(pl.col("participant_id").is_in(shown))))
     people = []
     by_person = {k[0]: f for k, f in mine.partition_by("participant_id", as_dict=True).items()}
     n_by_person = dict(breaks.group_by("participant_id").len().iter_rows())
