@@ -127,10 +127,12 @@ def compare_grain(
     """
     keys = grain_columns(grain)
     side = [*keys, "amount_cents"]
-    joined = ours.select(side).join(
-        theirs.select(side), on=keys, how="full", coalesce=True, suffix="_theirs"
+    joined = (
+        ours.lazy()
+        .select(side)
+        .join(theirs.lazy().select(side), on=keys, how="full", coalesce=True, suffix="_theirs")
+        .rename({"amount_cents": "ours_cents", "amount_cents_theirs": "theirs_cents"})
     )
-    joined = joined.rename({"amount_cents": "ours_cents", "amount_cents_theirs": "theirs_cents"})
     diff = pl.col("ours_cents").fill_null(0) - pl.col("theirs_cents").fill_null(0)
     cls = (
         pl.when(pl.col("difference_cents") == 0)
@@ -153,6 +155,7 @@ def compare_grain(
         )
         .select(list(ROW_SCHEMA))
         .cast(pl.Schema(ROW_SCHEMA))
+        .collect(engine="streaming")
     )
 
 

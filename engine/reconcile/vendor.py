@@ -2,7 +2,8 @@ r"""Read a vendor export into our grains, amounts parsed exactly (never through 
 
 Every grain becomes a frame with our key columns (``participant_id``, ``period`` and
 ``component``, ``measure`` or ``transaction_id``) as text and ``amount_cents`` as Int64,
-summed per key (a vendor may export several rows per key, e.g. one per credit type).
+summed per key (a vendor may export several rows per key, e.g. one per credit type); rows are
+in no particular order.
 
 Example:
     >>> import tempfile
@@ -11,7 +12,7 @@ Example:
     >>> _ = (d / "pay.csv").write_text("PAYEE,PER,AMT\nP1,2026-01,10.5\nP1,2026-01,-0.25\n")
     >>> m = VendorMapping.from_data({"grains": {"payment": {
     ...     "keys": {"participant": "PAYEE", "period": "PER"}, "amount": "AMT"}}})
-    >>> read_vendor(d / "pay.csv", m)["payment"].rows()
+    >>> read_vendor(d / "pay.csv", m)["payment"].rows()  # summed per key
     [('P1', '2026-01', 1025)]
 """
 
@@ -87,7 +88,7 @@ def _grain(frame: pl.DataFrame, grain: str, spec: GrainMapping, file: str) -> pl
                 for c in missing
             ]
         )
-    rows = frame.with_row_index("line", offset=2)
+    rows = frame.lazy().with_row_index("line", offset=2)
     for column, wanted in spec.where.items():
         rows = rows.filter(pl.col(column).str.strip_chars() == wanted)
     text = pl.col(spec.amount).str.strip_chars()
@@ -97,7 +98,7 @@ def _grain(frame: pl.DataFrame, grain: str, spec: GrainMapping, file: str) -> pl
         *(pl.col(spec.keys[k]).str.strip_chars().alias(KEY_COLUMNS[k]) for k in GRAIN_KEYS[grain]),
         text.alias("text"),
         value.alias("amount_cents"),
-    )
+    ).collect(engine="streaming")
     bad = parsed.filter(pl.col("amount_cents").is_null() & pl.col("text").is_not_null()).head(20)
     if bad.height:
         raise EngineError(
@@ -113,12 +114,12 @@ def _grain(frame: pl.DataFrame, grain: str, spec: GrainMapping, file: str) -> pl
             ]
         )
     keys = grain_columns(grain)
-    return (
-        parsed.filter(pl.all_horizontal(pl.col(k).is_not_null() for k in keys))
-        .group_by(keys)
-        .agg(pl.col("amount_cents").fill_null(0).sum())
-        .sort(keys)
+    kept = parsed.filter(pl.all_horizontal(pl.col(k).is_not_null() for k in keys)).select(
+        *keys, pl.col("amount_cents").fill_null(0)
     )
+    if kept.select(pl.struct(keys).is_duplicated().any()).item():
+        return kept.group_by(keys).agg(pl.col("amount_cents").sum())
+    return kept
 
 
 def read_vendor(vendor: Path, mapping: VendorMapping) -> dict[str, pl.DataFrame]:

@@ -27,7 +27,8 @@ def test_round_trip_every_grain(
     theirs = read_vendor(vendor, load_vendor_mapping(MAPPINGS[name]))
     assert set(theirs) == {"payment", "incentive", "measure", "credit"}
     for grain, ours in sample_grains.items():
-        assert_frame_equal(theirs[grain], ours, check_dtypes=True)
+        keys = ours.columns[:-1]
+        assert_frame_equal(theirs[grain].sort(keys), ours.sort(keys), check_dtypes=True)
 
 
 def _payment_mapping() -> VendorMapping:
@@ -39,7 +40,7 @@ def _payment_mapping() -> VendorMapping:
 def test_amounts_exact_and_summed_per_key(tmp_path: Path) -> None:
     f = tmp_path / "v.csv"
     f.write_text("P,M,A\nX,2026-01, 0.1\nX,2026-01,0.2\nY,2026-01,-12345678901.99\n")
-    rows = read_vendor(f, _payment_mapping())["payment"].rows()
+    rows = read_vendor(f, _payment_mapping())["payment"].sort("participant_id").rows()
     assert rows == [("X", "2026-01", 30), ("Y", "2026-01", -1234567890199)]
 
 
