@@ -31,6 +31,7 @@ __all__ = [
     "cost_of_sales",
     "deltas",
     "per_participant",
+    "per_payouts",
     "quantiles",
     "totals",
     "winners_losers",
@@ -52,11 +53,24 @@ def per_participant(calc: CalcResult, dataset: Dataset) -> pl.DataFrame:
         >>> per_participant(r.calc, r.dataset).columns
         ['participant_id', 'currency', 'payable_cents', 'role', 'region']
     """
+    return per_payouts(calc.payouts, dataset)
+
+
+def per_payouts(payouts: pl.DataFrame, dataset: Dataset) -> pl.DataFrame:
+    """:func:`per_participant` of a payouts frame.
+
+    Example:
+        >>> from pathlib import Path
+        >>> from engine.pipeline import run
+        >>> r = run(Path("fixtures/sample"), Path("rules/sample.yaml"))
+        >>> per_payouts(r.calc.payouts, r.dataset).equals(per_participant(r.calc, r.dataset))
+        True
+    """
     people = dataset.tables["participants"]
     region = pl.col("region") if "region" in people.columns else pl.lit(None, pl.Utf8)
     people = people.select("participant_id", "role", region.alias("region"))
     return (
-        calc.payouts.group_by(_KEY)
+        payouts.group_by(_KEY)
         .agg(pl.col("payable_cents").sum().cast(pl.Int64))
         .join(people, on="participant_id", how="left")
         .with_columns(pl.col("role").fill_null("(none)"), pl.col("region").fill_null("(none)"))

@@ -40,6 +40,7 @@ from engine.rules.load import ruleset_from_mapping
 from engine.rules.yamlload import load_yaml
 from engine.whatif import metrics
 from engine.whatif.params import QUOTA_SCALE, parse_value, scale_ppm, with_value
+from engine.whatif.scope import affected_plans
 from engine.whatif.shared import Workbench
 
 __all__ = ["Sweep", "Variant", "scaled_quotas", "sweep", "variants"]
@@ -142,22 +143,53 @@ def variants(rules: Path, grid: Grid) -> list[Variant]:
     return out
 
 
-def sweep(bench: Workbench, rules: Path, grid: Grid) -> Sweep:
+def _payouts(bench: Workbench, v: Variant, base: Variant, base_pay: pl.DataFrame) -> pl.DataFrame:
+    """The variant's payout lines; only affected participants recalculated when it can be."""
+    plans = affected_plans(base.data, v.data) if v.quota_scale_ppm == 1_000_000 else None
+    if plans is None:
+        dataset = scaled_quotas(bench.dataset, v.quota_scale_ppm, v.ruleset)
+        return bench.calculate(v.ruleset, dataset).payouts
+    assignments = bench.dataset.tables["plan_assignments"]
+    who = assignments.filter(pl.col("plan_id").is_in(plans))["participant_id"].unique()
+    if who.is_empty():
+        return base_pay
+    scoped = replace(
+        bench.dataset,
+        tables={
+            **bench.dataset.tables,
+            "plan_assignments": assignments.filter(pl.col("participant_id").is_in(who)),
+        },
+    )
+    fresh = bench.calculate(v.ruleset, scoped).payouts.filter(pl.col("participant_id").is_in(who))
+    kept = base_pay.filter(~pl.col("participant_id").is_in(who))
+    return pl.concat([kept, fresh])
+
+
+def sweep(bench: Workbench, rules: Path, grid: Grid, *, scoped: bool = True) -> Sweep:
     """Evaluate every variant of the grid over the workbench's data.
 
     Args:
         bench: the loaded data (and its crediting cache).
         rules: the base rule-set file.
         grid: (parameter path, values) pairs; every combination is a variant.
+        scoped: recalculate only the participants a variant can change
+            (:mod:`engine.whatif.scope`); False recalculates everyone for every variant.
     """
     before = bench.credit_passes
     points = variants(rules, grid)
     paths = [p for p, _ in grid]
     base_per: pl.DataFrame | None = None
+    base_pay = pl.DataFrame()
     rows: list[dict[str, Any]] = []
     for v in points:
-        dataset = scaled_quotas(bench.dataset, v.quota_scale_ppm, v.ruleset)
-        per = metrics.per_participant(bench.calculate(v.ruleset, dataset), bench.dataset)
+        if v.number == 0 or not scoped:
+            dataset = scaled_quotas(bench.dataset, v.quota_scale_ppm, v.ruleset)
+            pay = bench.calculate(v.ruleset, dataset).payouts
+            if v.number == 0:
+                base_pay = pay
+        else:
+            pay = _payouts(bench, v, points[0], base_pay)
+        per = metrics.per_payouts(pay, bench.dataset)
         if base_per is None:
             base_per = per
         delta = metrics.deltas(base_per, per)

@@ -153,3 +153,16 @@ def test_cli_sweep_usage_errors(extra: list[str]) -> None:
     args = ["sweep", "--data", str(SAMPLE), "--rules", str(RULES), *extra]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
+
+
+def test_scoped_recalculation_equals_everyone_on_a_synth_company(tmp_path: Path) -> None:
+    from engine.synth import synthesize
+
+    synthesize(tmp_path / "xs", "XS", seed=7, transactions=1500, participants=80)
+    bench = Workbench.load(tmp_path / "xs")
+    rules = Path(__file__).resolve().parents[2] / "rules" / "examples" / "synth-company.yaml"
+    grid = [("rate_tables.ae-commission-curve.points[2].rate", ["2.4"])]
+    fast = sweep(bench, rules, grid).table
+    full = sweep(bench, rules, grid, scoped=False).table
+    assert fast.equals(full)
+    assert (fast.filter(pl.col("variant") > 0)["delta_cents"] != 0).any()
