@@ -36,7 +36,7 @@ from engine.errors import EngineError
 from engine.loading import Dataset
 from engine.money import RoundingMode
 from engine.rules import RuleSet
-from engine.rules.load import ruleset_from_mapping
+from engine.rules.load import canonical_json, ruleset_from_mapping
 from engine.rules.yamlload import load_yaml
 from engine.whatif import metrics
 from engine.whatif.params import QUOTA_SCALE, parse_value, scale_ppm, with_value
@@ -181,14 +181,19 @@ def sweep(bench: Workbench, rules: Path, grid: Grid, *, scoped: bool = True) -> 
     base_per: pl.DataFrame | None = None
     base_pay = pl.DataFrame()
     rows: list[dict[str, Any]] = []
+    seen: dict[tuple[str, int], pl.DataFrame] = {}
     for v in points:
-        if v.number == 0 or not scoped:
+        same = (canonical_json(v.data), v.quota_scale_ppm)  # "8%" twice: calculated once
+        if same in seen:
+            pay = seen[same]
+        elif v.number == 0 or not scoped:
             dataset = scaled_quotas(bench.dataset, v.quota_scale_ppm, v.ruleset)
             pay = bench.calculate(v.ruleset, dataset).payouts
             if v.number == 0:
                 base_pay = pay
         else:
             pay = _payouts(bench, v, points[0], base_pay)
+        seen[same] = pay
         per = metrics.per_payouts(pay, bench.dataset)
         if base_per is None:
             base_per = per
