@@ -146,25 +146,25 @@ def attach_causes(
     grains: tuple[str, ...],
     tol: Tolerance,
 ) -> pl.DataFrame:
-    """Add ``cause`` and ``detail`` to every break of ``rows`` (null on matches).
+    """Add ``cause`` and ``detail`` to every break.
 
     Args:
-        rows: compared rows of every grain (:func:`engine.reconcile.compare.compare_grain`).
+        rows: the breaks of every grain (:func:`engine.reconcile.compare.compare_grain`,
+            matches left out).
         ours: our grain frames.
         theirs: the vendor's grain frames.
         grains: the grains compared.
         tol: the rounding unit is read from it.
 
     Returns:
-        ``rows`` (matches first, then the breaks), with ``cause`` and ``detail``.
+        The breaks, in no particular order, with ``cause`` and ``detail``.
     """
     unit = tol.rounding_unit_cents
     if not grains:
         return rows.with_columns(
             pl.lit(None, pl.Utf8).alias("cause"), pl.lit(None, pl.Utf8).alias("detail")
         )
-    matches = rows.filter(pl.col("class") == "match")
-    work = rows.filter(pl.col("class") != "match")
+    work = rows
     who = work.select("participant_id").unique()
     work = (
         work.join(_people(ours, grains, who, "p_ours"), on="participant_id", how="left")
@@ -186,9 +186,13 @@ def attach_causes(
         done.append(credit)
         pp = _pp_credit(credit)
     upper = work.filter(grain != "credit").join(pp, on=_PP, how="left")
+    incentive_keys = (
+        pl.concat([f["incentive"].select(*_PP, "component") for f in (ours, theirs)]).unique()
+        if "incentive" in grains
+        else pl.DataFrame(schema={"participant_id": pl.Utf8, "period": pl.Utf8})
+    )
     n_lines = (
-        rows.filter(grain == "incentive")
-        .join(work.filter(grain == "payment").select(_PP), on=_PP, how="semi")
+        incentive_keys.join(work.filter(grain == "payment").select(_PP), on=_PP, how="semi")
         .group_by(_PP)
         .agg(pl.len().cast(pl.Int64).alias("n_lines"))
     )
@@ -237,14 +241,12 @@ def attach_causes(
         (RANK["rate"], pl.lit("components agree; adjustments, caps or draws differ")),
     ).drop("comp_rank")  # fmt: skip
     cols = [*rows.columns, "cause", "detail"]
-    broken = pl.concat(
+    return pl.concat(
         [
             f.with_columns(_cause(pl.col("rank")).alias("cause")).select(cols)
             for f in [*done, measure, incentive, payment]
         ]
     )
-    none = pl.lit(None, pl.Utf8)
-    return pl.concat([matches.with_columns(none.alias("cause"), none.alias("detail")), broken])
 
 
 def _both() -> pl.Expr:

@@ -95,7 +95,7 @@ def _reconcile(  # noqa: PLR0917
                 f"  abs {format_cents(r['abs_difference_cents'])}",
                 markup=False,
             )
-        n_over = int(comparison.rows["over"].sum())
+        n_over = int(comparison.broken["over"].sum())
         out.print(f"{comparison.breaks.height} breaks, {n_over} over tolerance", markup=False)
         out.print(f"written: {files['report.html'].parent}", markup=False)
         return EXIT_FINDINGS if comparison.failed else EXIT_OK

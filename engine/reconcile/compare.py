@@ -62,21 +62,38 @@ class Tolerance:
 
 @dataclass(frozen=True)
 class Comparison:
-    """Every compared key of every grain both sides have, with class, cause and detail."""
+    """Every compared key of every grain both sides have, classed; the breaks with causes.
+
+    Attributes:
+        rows: every compared key, matches too (no cause), for drill-downs.
+        broken: the breaks, with ``cause`` and ``detail``, in no particular order.
+        grains: the grains compared, coarsest first.
+        tolerance: the tolerance used.
+    """
 
     rows: pl.DataFrame
+    broken: pl.DataFrame
     grains: tuple[str, ...]
     tolerance: Tolerance
 
     @property
     def breaks(self) -> pl.DataFrame:
-        """The rows that are not matches, with their key, by grain (coarsest first) and key."""
-        return sort_rows(with_key(self.rows.filter(pl.col("class") != "match")))
+        """The breaks with their key, by grain (coarsest first) and keys."""
+        return sort_rows(with_key(self.broken))
 
     @property
     def failed(self) -> bool:
         """Whether any break is over the tolerance."""
-        return bool(self.rows["over"].any())
+        return bool(self.broken["over"].any())
+
+    def participant_rows(self, participants: list[str]) -> pl.DataFrame:
+        """Every compared key of these participants, breaks with their cause, sorted."""
+        who = pl.col("participant_id").is_in(participants)
+        none = pl.lit(None, pl.Utf8)
+        matches = self.rows.filter(who & (pl.col("class") == "match")).with_columns(
+            none.alias("cause"), none.alias("detail")
+        )
+        return sort_rows(with_key(pl.concat([matches, self.broken.filter(who)])))
 
     def summary(self) -> pl.DataFrame:
         """Breaks by grain, class and cause: count, net and absolute amounts."""
@@ -115,6 +132,45 @@ def sort_rows(rows: pl.DataFrame) -> pl.DataFrame:
     return rows.sort([order, *ALL_KEYS], nulls_last=True)
 
 
+def _hash(keys: list[str]) -> pl.Expr:
+    return pl.struct(keys).hash()
+
+
+def _exact_join(ours: pl.DataFrame, theirs: pl.DataFrame, keys: list[str]) -> pl.LazyFrame:
+    side = [*keys, "amount_cents"]
+    return (
+        ours.lazy()
+        .select(side)
+        .join(theirs.lazy().select(side), on=keys, how="full", coalesce=True, suffix="_theirs")
+        .rename({"amount_cents": "ours_cents", "amount_cents_theirs": "theirs_cents"})
+    )
+
+
+def _join(ours: pl.DataFrame, theirs: pl.DataFrame, keys: list[str]) -> pl.LazyFrame:
+    """Full join on the keys, through a 64-bit hash of them (much faster than on text keys).
+
+    Exact: when two distinct keys share a hash (on one side, or across the sides), the join is
+    redone on the text keys.
+    """
+    h = _hash(keys).alias("_h")
+    a = ours.select(h, *keys, pl.col("amount_cents").alias("ours_cents"))
+    b = theirs.select(h, *keys, pl.col("amount_cents").alias("theirs_cents"))
+    dup = (
+        a.select(pl.col("_h").is_duplicated().any()).item()
+        or b.select(pl.col("_h").is_duplicated().any()).item()
+    )
+    if dup:
+        return _exact_join(ours, theirs, keys)
+    j = a.join(b, on="_h", how="full", coalesce=True, suffix="_t")
+    both = pl.col("ours_cents").is_not_null() & pl.col("theirs_cents").is_not_null()
+    clash = pl.any_horizontal(pl.col(k) != pl.col(f"{k}_t") for k in keys)
+    if j.select((both & clash).any()).item():
+        return _exact_join(ours, theirs, keys)
+    return j.lazy().select(
+        *(pl.coalesce(k, f"{k}_t").alias(k) for k in keys), "ours_cents", "theirs_cents"
+    )
+
+
 def compare_grain(
     ours: pl.DataFrame, theirs: pl.DataFrame, grain: str, tol: Tolerance
 ) -> pl.DataFrame:
@@ -126,13 +182,7 @@ def compare_grain(
         [('only_ours', True)]
     """
     keys = grain_columns(grain)
-    side = [*keys, "amount_cents"]
-    joined = (
-        ours.lazy()
-        .select(side)
-        .join(theirs.lazy().select(side), on=keys, how="full", coalesce=True, suffix="_theirs")
-        .rename({"amount_cents": "ours_cents", "amount_cents_theirs": "theirs_cents"})
-    )
+    joined = _join(ours, theirs, keys)
     diff = pl.col("ours_cents").fill_null(0) - pl.col("theirs_cents").fill_null(0)
     cls = (
         pl.when(pl.col("difference_cents") == 0)
@@ -170,13 +220,14 @@ def compare(
         tol: the tolerance and rounding unit.
 
     Returns:
-        The comparison; its ``rows`` hold every key, matches too (for drill-downs).
+        The comparison; its ``rows`` hold every key, matches too (for drill-downs), its
+        ``broken`` the breaks with their causes.
     """
     grains = tuple(g for g in GRAIN_KEYS if g in ours and g in theirs)
     parts = [compare_grain(ours[g], theirs[g], g, tol) for g in grains]
     rows = pl.concat(parts) if parts else pl.DataFrame(schema=ROW_SCHEMA)
-    rows = attach_causes(rows, ours, theirs, grains, tol)
-    return Comparison(rows, grains, tol)
+    broken = attach_causes(rows.filter(pl.col("class") != "match"), ours, theirs, grains, tol)
+    return Comparison(rows, broken, grains, tol)
 
 
 __all__ = ["KEY_COLUMNS", "Comparison", "Tolerance", "compare", "compare_grain"]

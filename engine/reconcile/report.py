@@ -16,7 +16,7 @@ import polars as pl
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from engine.money import format_cents
-from engine.reconcile.compare import Comparison, sort_rows, with_key
+from engine.reconcile.compare import Comparison
 from engine.reports.export import write_frame
 
 HTML_BREAKS = 5000
@@ -75,7 +75,7 @@ def render_html(comparison: Comparison, info: ReportInfo) -> str:
     ]
     people_ids = breaks["participant_id"].unique(maintain_order=True).sort().to_list()
     shown = people_ids[:HTML_PEOPLE]
-    mine = sort_rows(with_key(comparison.rows.filter(pl.col("participant_id").is_in(shown))))
+    mine = comparison.participant_rows(shown)
     people = []
     by_person = {k[0]: f for k, f in mine.partition_by("participant_id", as_dict=True).items()}
     n_by_person = dict(breaks.group_by("participant_id").len().iter_rows())
@@ -106,7 +106,7 @@ def render_html(comparison: Comparison, info: ReportInfo) -> str:
         rounding_unit=_money(tol.rounding_unit_cents),
         grains=", ".join(comparison.grains) or "none",
         failed=comparison.failed,
-        n_over=int(comparison.rows["over"].sum()),
+        n_over=int(comparison.broken["over"].sum()),
         summary=summary,
         breaks=[_row(r) for r in breaks.head(HTML_BREAKS).iter_rows(named=True)],
         breaks_cut=breaks.height > HTML_BREAKS,
