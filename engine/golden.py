@@ -542,4 +542,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # Run the imported module's main: comparers register into `engine.golden`, not `__main__`.
+    from engine.golden import main as _main
+
+    raise SystemExit(_main())
