@@ -115,6 +115,9 @@ def _validated(data: dict[str, Any], rules: Path, label: str) -> RuleSet:
 def variants(rules: Path, grid: Grid) -> list[Variant]:
     """The base (number 0) and every combination of the grid's values, validated.
 
+    An axis's path may join several paths with ``+`` to set them to the same value, e.g. a
+    threshold: ``rate_tables.T.tiers[0].to+rate_tables.T.tiers[1].from``.
+
     Raises:
         EngineError: a bad path (``RULE_BAD_VALUE``, with a did-you-mean hint) or a value the
             rule-set schema refuses (its finding, naming the variant).
@@ -133,11 +136,12 @@ def variants(rules: Path, grid: Grid) -> list[Variant]:
         data = base_data
         ppm = 1_000_000
         values = tuple(zip(paths, combo, strict=True))
-        for path, raw in values:
-            if path.strip() == QUOTA_SCALE:
-                ppm = scale_ppm(raw)
-            else:
-                data = with_value(data, path, parse_value(raw))
+        for linked, raw in values:
+            for path in linked.split("+"):  # "a+b": one axis setting both (a tier boundary)
+                if path.strip() == QUOTA_SCALE:
+                    ppm = scale_ppm(raw)
+                else:
+                    data = with_value(data, path.strip(), parse_value(raw))
         label = "; ".join(f"{p}={v}" for p, v in values)
         out.append(Variant(number, values, _validated(data, rules, label), data, ppm))
     return out

@@ -166,3 +166,14 @@ def test_scoped_recalculation_equals_everyone_on_a_synth_company(tmp_path: Path)
     full = sweep(bench, rules, grid, scoped=False).table
     assert fast.equals(full)
     assert (fast.filter(pl.col("variant") > 0)["delta_cents"] != 0).any()
+
+
+def test_a_threshold_moves_both_tier_edges(tmp_path: Path, bench: Workbench) -> None:
+    edge = "rate_tables.ae-commission.tiers[0].to+rate_tables.ae-commission.tiers[1].from"
+    result = sweep(bench, RULES, [(edge, ["0.8"])])
+    (v,) = variants(RULES, [(edge, ["0.8"])])[1:]
+    rules = tmp_path / "threshold.yaml"
+    rules.write_text(dump_rules(v.data), encoding="utf-8")
+    row = result.table.filter(pl.col("variant") == 1).row(0, named=True)
+    assert row["total_cents"] == _total(run(SAMPLE, rules))
+    assert row["delta_cents"] > 0  # the accelerated rate starts earlier
