@@ -116,19 +116,22 @@ def main() -> None:
     if args.read:
         with tempfile.TemporaryDirectory() as tmp:
             _export(vendor, Path(tmp))
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             vendor = read_vendor(Path(tmp), MAPPING)
-            print(f"read vendor Parquet (exact amounts) in {time.perf_counter() - t0:.1f} s")
-    t0 = time.perf_counter()
+            print(f"read vendor Parquet (exact amounts) in {time.perf_counter() - t0:.1f} s "
+                  f"(CPU {time.process_time() - c0:.1f} s)")  # fmt: skip
+    t0, c0 = time.perf_counter(), time.process_time()
     c = compare(mine, vendor, Tolerance())
     breaks = c.breaks
     seconds = time.perf_counter() - t0
-    print(f"compared and classified in {seconds:.1f} s: {breaks.height:,} breaks")
+    print(f"compared and classified in {seconds:.1f} s (CPU {time.process_time() - c0:.1f} s): "
+          f"{breaks.height:,} breaks")  # fmt: skip
     print(c.summary())
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS {rss:,.0f} MiB; {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores, Polars {pl.__version__}, "
-          f"POLARS_MAX_THREADS={os.environ.get('POLARS_MAX_THREADS', 'all')}")  # fmt: skip
+          f"POLARS_MAX_THREADS={os.environ.get('POLARS_MAX_THREADS', 'all')}, "
+          f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -155,10 +155,7 @@ def _join(ours: pl.DataFrame, theirs: pl.DataFrame, keys: list[str]) -> pl.LazyF
     h = _hash(keys).alias("_h")
     a = ours.select(h, *keys, pl.col("amount_cents").alias("ours_cents"))
     b = theirs.select(h, *keys, pl.col("amount_cents").alias("theirs_cents"))
-    dup = (
-        a.select(pl.col("_h").is_duplicated().any()).item()
-        or b.select(pl.col("_h").is_duplicated().any()).item()
-    )
+    dup = a["_h"].n_unique() < a.height or b["_h"].n_unique() < b.height
     if dup:
         return _exact_join(ours, theirs, keys)
     j = a.join(b, on="_h", how="full", coalesce=True, suffix="_t")
