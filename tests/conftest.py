@@ -6,9 +6,17 @@ collected.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests explore a fixed, reproducible set of examples: a CI run never fails on an example
+# that the previous run did not try. `HYPOTHESIS_PROFILE=explore` searches afresh (not in CI).
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 GOLDEN = Path(__file__).parent / "golden"
 
