@@ -24,18 +24,7 @@ CASES = sorted(EXAMPLES.glob("*/cases/*.yaml"))
 SYNTH = EXAMPLES / "synth-company.yaml"
 PLANS = {"ae-quota", "sdr-meetings", "manager-override", "channel-partner", "renewal-draw"}
 
-KNOWN_BUGS: dict[str, str] = {
-    "channel-partner/return_after_territory_move": (
-        "engine/calc/mechanics/clawbacks.py clawbacks() joins each return credit to the "
-        "original deal's credit of the *same participant*; a return routed to another "
-        "participant (the territory moved) claws back nobody, so C1 keeps 1,200.00"
-    ),
-    "channel-partner/clawback_foreign_currency": (
-        "engine/calc/mechanics/clawbacks.py clawbacks() takes the returned share as "
-        "|return| / original in the pay currency, each line converted at its own date's "
-        "rate: half a USD deal returned after the dollar rose claws 285.00 EUR, not 270.00"
-    ),
-}
+KNOWN_BUGS: dict[str, str] = {}
 """``<plan>/<case stem>`` -> why the engine fails the case (file, function, what goes wrong)."""
 
 

@@ -1,14 +1,17 @@
 """Clawbacks: a return within N days reverses the original deal's commission, at its rate.
 
-A *return* is a credit line whose transaction names an ``original_transaction_id`` and whose
-amount is negative. When the participant's plan in the return's period has a ``clawback`` and
-the return's credit date is at most ``window_days`` after the original's, each clawed component
-that paid on the original deal (its per-line earnings, :data:`engine.calc.incentives.LINE_SCHEMA`,
-in the original's period) is reversed by::
+A *return* is a transaction that names an ``original_transaction_id`` and has a negative
+amount. Every participant credited on the original deal is clawed back, whoever the return
+itself is routed to (a territory may have moved in between): when that participant's plan in
+the return's period has a ``clawback`` and the return's credit date is at most ``window_days``
+after the original's, each clawed component that paid on the original deal (its per-line
+earnings, :data:`engine.calc.incentives.LINE_SCHEMA`, in the original's period) is reversed by::
 
     |return amount| / original amount x original line earnings x percent
 
-posted as a negative adjustment on that component in the return's period. Clawbacks are
+with both amounts in the transaction currency (so an exchange-rate move between the sale and the
+return changes nothing), posted as a negative adjustment on that component in the return's
+period. Clawbacks are
 cumulative per original deal: all its returns up to a period together never reverse more than
 the original line paid (rounded to cents), so a period's clawback is the cumulative amount up to
 it minus the cumulative amount before. An original that earned nothing (or less than nothing)
@@ -126,22 +129,28 @@ def clawbacks(
     cfg = pl.DataFrame(config)
     cal = calendar_frame(calendar).select("period", "seq")
     frame = lines.frame
-    returns = frame.filter(
-        pl.col("original_transaction_id").is_not_null() & (pl.col("amount_cents") < 0)
-    ).select(
-        "participant_id",
-        "period",
-        pl.col("credit_date").alias("r_date"),
-        pl.col("pay_cents").abs().alias("r_cents"),
-        "original_transaction_id",
+    # one row per return transaction: how much of its original deal it reverses, measured in
+    # the transaction currency (a pay-currency ratio would move with the exchange rate)
+    returns = (
+        frame.filter(pl.col("original_transaction_id").is_not_null() & (pl.col("amount_cents") < 0))
+        .select(
+            "transaction_id",
+            "period",
+            pl.col("credit_date").alias("r_date"),
+            pl.col("transaction_amount_cents").abs().alias("r_cents"),
+            "original_transaction_id",
+        )
+        .unique(subset=["transaction_id", "period"], keep="first", maintain_order=True)
+        .drop("transaction_id")
     )
+    # everyone credited on the original deal is clawed back, whoever the return is routed to
     originals = frame.select(
         "participant_id",
         pl.col("transaction_id").alias("original_transaction_id"),
         pl.col("period").alias("original_period"),
         pl.col("credit_date").alias("o_date"),
-        pl.col("pay_cents").alias("o_cents"),
-    )
+        pl.col("transaction_amount_cents").alias("o_cents"),
+    ).unique(subset=["participant_id", "original_transaction_id"], keep="first")
     earned = incentive_lines.select(
         "participant_id",
         pl.col("period").alias("original_period"),
@@ -156,7 +165,7 @@ def clawbacks(
         .join(cfg, on=["plan_id", "component"], how="inner")
     )
     joined = (
-        returns.join(originals, on=["participant_id", "original_transaction_id"], how="inner")
+        returns.join(originals, on="original_transaction_id", how="inner")
         .join(current, on=["participant_id", "period"], how="inner")
         .join(
             earned,
