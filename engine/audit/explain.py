@@ -420,7 +420,7 @@ def _line_node(pay: dict[str, Any], lin: Lineage, tx: dict[str, dict[str, Any]])
     draw, rec = int(pay["draw_cents"]), int(pay["recovered_cents"])
     payable = int(pay["payable_cents"])
     kids = [earned_node, adj_node, Node(f"draw {money(draw)}", draw)]
-    kids.append(Node(f"recovered -{money(rec)}", -rec, text="draw recovered"))
+    kids.append(Node(f"recovered {money(-rec)}", -rec, text="draw recovered"))
     text = (
         f"payable {money(payable)} = earned {money(earned)} + adjustments {money(adj)} "
         f"+ draw {money(draw)} - recovered {money(rec)}"
