@@ -39,19 +39,18 @@ import difflib
 import hashlib
 import json
 import re
-import types
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from engine.errors import EngineError, Finding, Reason
 from engine.rules import references
-from engine.rules.registry import Family, family_for
+from engine.rules.registry import Family, family_for, type_members
 from engine.rules.schema import SUPPORTED_VERSIONS, RuleSet
 from engine.rules.yamlload import (
     KeyPath,
@@ -353,17 +352,6 @@ def _data_path(data: Any, loc: tuple[str | int, ...], error_type: str) -> KeyPat
     return tuple(path)
 
 
-def _members(tp: Any) -> Iterator[Any]:
-    origin = get_origin(tp)
-    if origin is Annotated:
-        yield from _members(get_args(tp)[0])
-    elif origin is Union or origin is types.UnionType:
-        for arg in get_args(tp):
-            yield from _members(arg)
-    else:
-        yield tp
-
-
 def _is_model(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, BaseModel)
 
@@ -381,7 +369,7 @@ def _types_at(loc: tuple[str | int, ...]) -> list[Any]:
     for part in loc:
         following: list[Any] = []
         for tp in current:
-            for m in _members(tp):
+            for m in type_members(tp):
                 origin = get_origin(m)
                 if isinstance(part, int):
                     if origin in (tuple, list) and get_args(m):
@@ -403,7 +391,7 @@ def _types_at(loc: tuple[str | int, ...]) -> list[Any]:
 def _allowed_keys(loc: tuple[str | int, ...]) -> list[str]:
     keys: set[str] = set()
     for tp in _types_at(loc):
-        for m in _members(tp):
+        for m in type_members(tp):
             if _is_model(m):
                 keys.update(f.alias or n for n, f in m.model_fields.items())
     return sorted(keys)
@@ -412,7 +400,7 @@ def _allowed_keys(loc: tuple[str | int, ...]) -> list[str]:
 def _allowed_tags(loc: tuple[str | int, ...]) -> list[str]:
     tags: list[str] = []
     for tp in _types_at(loc):
-        for m in _members(tp):
+        for m in type_members(tp):
             tags.extend(t for t in _tags(m) if t not in tags)
     return tags
 
@@ -433,7 +421,7 @@ def _last_index(loc: tuple[str | int, ...], key: str | int) -> int:
 def _family_at(loc: tuple[str | int, ...], field: str) -> Family | None:
     """The vocabulary family of ``field`` in the models that can sit at ``loc``."""
     for tp in _types_at(loc):
-        for m in _members(tp):
+        for m in type_members(tp):
             if _is_model(m) and field in m.model_fields:
                 family = family_for(m, field)
                 if family is not None:

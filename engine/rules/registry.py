@@ -493,13 +493,19 @@ CONDITION_OPERATORS: dict[str, str] = {
 # --------------------------------------------------------------------------- introspection
 
 
-def _members(tp: Any) -> Iterator[Any]:
+def type_members(tp: Any) -> Iterator[Any]:
+    """The plain types inside an annotation, through ``Annotated`` and unions.
+
+    Example:
+        >>> list(type_members(int | None))
+        [<class 'int'>, <class 'NoneType'>]
+    """
     origin = get_origin(tp)
     if origin is Annotated:
-        yield from _members(get_args(tp)[0])
+        yield from type_members(get_args(tp)[0])
     elif origin is Union or origin is types.UnionType:
         for arg in get_args(tp):
-            yield from _members(arg)
+            yield from type_members(arg)
     else:
         yield tp
 
@@ -512,7 +518,7 @@ def literal_values(model: type[BaseModel], field: str) -> list[str]:
         ['lost', 'carry_forward']
     """
     out: list[str] = []
-    for m in _members(model.model_fields[field].annotation):
+    for m in type_members(model.model_fields[field].annotation):
         if get_origin(m) is Literal:
             out.extend(a for a in get_args(m) if isinstance(a, str))
         elif isinstance(m, type) and issubclass(m, Enum):
@@ -534,7 +540,7 @@ def family_for(model: type[BaseModel], field: str) -> Family | None:
 
 
 def _nested(tp: Any) -> Iterator[type[BaseModel]]:
-    for m in _members(tp):
+    for m in type_members(tp):
         origin = get_origin(m)
         if isinstance(m, type) and issubclass(m, BaseModel):
             yield m
@@ -562,7 +568,7 @@ def models_in_order() -> list[tuple[str, type[BaseModel]]]:
         for name, field in model.model_fields.items():
             key = field.alias or name
             annotation = field.annotation
-            is_list = any(get_origin(m) in (tuple, list) for m in _members(annotation))
+            is_list = any(get_origin(m) in (tuple, list) for m in type_members(annotation))
             for nested in _nested(annotation):
                 if nested not in seen:
                     seen.add(nested)
@@ -573,7 +579,7 @@ def models_in_order() -> list[tuple[str, type[BaseModel]]]:
 
 def _type_text(tp: Any) -> str:
     parts: list[str] = []
-    for m in _members(tp):
+    for m in type_members(tp):
         origin = get_origin(m)
         if m is type(None):
             continue
