@@ -73,14 +73,34 @@ class RunResult:
         ``credits`` holds the level-0 credits (plus roll-up rows only if the crediting result
         materialised them); ``rollup_totals`` the roll-up totals per manager, period, credit
         type, rule, currency and held flag (:data:`engine.crediting.frames.ROLLUP_TOTAL_KEYS`).
-        Roll-up rows are derived on demand from ``credits.basis``.
+        Roll-up rows are derived on demand from ``credits.basis``; what they derive from is
+        published too, so that ``icm explain --run`` reads a manager's roll-up lines without
+        crediting again: ``rollup_chain_segments`` and ``rollup_chain_links`` (the manager
+        chains by date segment, :class:`engine.crediting.hierarchy.Chains`) and
+        ``rollup_flags`` (``transaction_id`` and the roll-up condition and hold flags,
+        ``_roll_<i>`` / ``_hold_<i>``, for the rolled transactions whose flags are not the
+        defaults, true and false: no row when the rule set has no such conditions).
         """
         totals = self.rollup_totals
         if totals is None:
             totals = self.credits.rollup_totals()
+        basis = self.credits.basis
+        flags = [c for c in basis.credits.columns if c.startswith(("_roll_", "_hold_"))]
+        unusual = pl.lit(False)
+        for c in flags:
+            unusual = unusual | (~pl.col(c) if c.startswith("_roll_") else pl.col(c))
+        rollup_flags = (
+            basis.credits.select("transaction_id", *flags)
+            .filter(unusual)
+            .unique("transaction_id")
+            .sort("transaction_id")
+        )
         return {
             "credits": self.credits.credits,
             "rollup_totals": totals,
+            "rollup_chain_segments": basis.chains.segments.sort("participant_id", "seg_start"),
+            "rollup_chain_links": basis.chains.links.sort("seg_id", "level"),
+            "rollup_flags": rollup_flags,
             "unrouted": self.credits.unrouted,
             "excluded": self.credits.excluded,
             "rejects": self.dataset.rejects,
