@@ -28,6 +28,9 @@ FINDING_SCHEMA: dict[str, pl.DataType] = {
 """Schema of the rejects table (one row per finding)."""
 
 _SCALES = {"money": MONEY_SCALE, "share": 6, "fx": FX_SCALE, "decimal": 2}
+_ASCII_NUMBER = r"^[+\-]?[0-9.]+$"
+r"""ASCII digits only: a regex ``\d`` also matches other scripts' digits (``１８０``), which the
+exact decimal cast cannot read; such a cell would otherwise pass as a blank value."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,11 @@ def parse_column(column: Column, date_format: str) -> Parsed:
     present = ~missing
     cases: list[tuple[pl.Expr, Reason, pl.Expr | str]] = [
         (not_null, Reason.REQUIRED_VALUE_MISSING, f"{column.name} is blank"),
-        (present & ~parsed.well_formed, Reason.BAD_NUMBER, pl.lit("not a number: ") + quoted),
+        (
+            present & ~(parsed.well_formed & raw.str.contains(_ASCII_NUMBER)),
+            Reason.BAD_NUMBER,
+            pl.lit("not a number: ") + quoted,
+        ),
         (present & parsed.too_large, Reason.OUT_OF_RANGE, pl.lit("too large: ") + quoted),
         (
             present & (parsed.decimals > allowed),

@@ -91,6 +91,9 @@ Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
 MAX_DECIMALS = 10
 """Most decimals a number in these sections may carry."""
 
+MAX_WHOLE_DIGITS = 18
+"""Most digits before the point: beyond 10**18 no amount, rate or bound fits the exact range."""
+
 
 def _to_decimal(value: object) -> object:
     """Read a YAML number or text as an exact Decimal; ``"5%"`` is 0.05.
@@ -117,6 +120,8 @@ def _to_decimal(value: object) -> object:
         raise ValueError(f"{value!r} is not a decimal number such as 0.05, 5% or 1250.00") from None
     if not number.is_finite():
         raise ValueError(f"{value!r} is not a finite number")
+    if number and number.adjusted() >= MAX_WHOLE_DIGITS:
+        raise ValueError(f"{text[:30]!r} is too large: at most {MAX_WHOLE_DIGITS} whole digits")
     if percent:
         number = number.scaleb(-2)
     exponent = number.as_tuple().exponent

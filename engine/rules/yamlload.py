@@ -57,6 +57,10 @@ KeyPath = tuple[str | int, ...]
 MAX_NESTING = 64
 """Deepest nesting of mappings and sequences accepted."""
 
+MAX_NUMBER_DIGITS = 40
+"""Most digits a number may have before or after the point (far beyond any exact value the
+engine can hold): ``1e999999999`` would otherwise be written out as a billion digits."""
+
 _CORE = "tag:yaml.org,2002:"
 _INT_RE = re.compile(r"^[-+]?(?:0x[0-9a-fA-F_]+|0o[0-7_]+|0b[01_]+|[0-9][0-9_]*)$")
 
@@ -244,14 +248,24 @@ class _Builder:
         if kind == "bool":
             return text.lower() == "true"
         if kind == "int" and _INT_RE.match(text):
-            return _to_int(text)
+            if len(text) <= MAX_NUMBER_DIGITS + 3:  # sign and base prefix
+                return _to_int(text)
+            self.problem(
+                Reason.RULE_BAD_VALUE,
+                f"the number {text[:20]}... has more than {MAX_NUMBER_DIGITS} digits",
+                node,
+                path,
+                "write a number the engine can hold exactly",
+            )
+            return None
         if kind == "float":
             number = _to_decimal(text)
             if number is not None:
                 return number
             self.problem(
                 Reason.RULE_BAD_VALUE,
-                f"{text!r} is not a finite decimal number",
+                f"{text[:40]!r} is not a finite decimal number of at most "
+                f"{MAX_NUMBER_DIGITS} digits",
                 node,
                 path,
                 "write a plain decimal such as 0.05",
@@ -285,6 +299,10 @@ def _to_decimal(text: str) -> Decimal | None:
         return None
     if not number.is_finite():
         return None
+    if number and abs(number.adjusted()) > MAX_NUMBER_DIGITS:
+        return None  # 1e999999999 would be written out as a billion digits
+    if not number:
+        return Decimal(0)
     return Decimal(format(number, "f"))  # positional: 1e3 -> 1000, 2.50 stays 2.50
 
 
