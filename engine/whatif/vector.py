@@ -1,0 +1,767 @@
+"""The vector path of a sweep: every variant rated and folded in one pass over shared measures.
+
+What is computed once (:class:`Shared`, from one full calculation of the base rule set with
+:func:`engine.calc.payouts.calculate`): credit lines, measures, quotas and attainments, the
+base incentive rows (tier bases, paid measures, gates, modifiers, plan-change days) and the
+plan segments. Then, for all the variants together (:func:`evaluate`):
+
+1. **Rating**: each component whose rating a variant changes (its rate table, or its
+   attainment under ``quota_scale``) is rated again through :func:`engine.calc.rating.rate`
+   (the engine's own kernels) once per distinct (table, quota scale): 100 variants that move
+   a cap and a draw but share 5 accelerators rate 5 times. Modifier, plan-change proration,
+   gate and the rounding to cents are applied as :mod:`engine.calc.incentives` does.
+2. **Pay fold**: :func:`engine.kernels.sweep.fold_variants` folds every variant over every
+   affected participant's segments in one Numba pass (two threads), with the mechanics of
+   :mod:`engine.calc.fold`.
+
+A variant outside the supported subset (``docs/whatif.md``) is reported with the reason and
+calculated by the caller through the full calculation. As a guard, the base rule set is
+folded with the variants: unless it reproduces the base calculation's payables to the cent,
+no variant takes the vector path.
+
+Only participants on a plan the variant can change are folded (:mod:`engine.whatif.scope`);
+the others keep the base payouts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from engine.calc.exact import round_div_expr
+from engine.calc.incentives import measure_values
+from engine.calc.measures import measures_by_name
+from engine.calc.payouts import CalcResult, plan_measures, settings_of
+from engine.calc.proration import plan_segments
+from engine.calc.quotas import period_quotas
+from engine.calc.rating import KEYS, RateJob, rate
+from engine.calc.windows import calendar_frame, window_map
+from engine.kernels import round_to_cents
+from engine.kernels.sweep import (
+    CAP_FIELDS,
+    DRAW_FIELDS,
+    FLOOR_FIELDS,
+    MAX_PLAN_MECHANICS,
+    fold_variants,
+)
+from engine.money import RoundingMode
+from engine.rules.load import canonical_json
+from engine.rules.plan_schema import (
+    AttainmentMeasure,
+    Cap,
+    Component,
+    CurveTable,
+    Draw,
+    Floor,
+    FormulaMeasure,
+    Guarantee,
+    MatrixTable,
+    Plan,
+    TieredTable,
+)
+from engine.whatif.scope import affected_plans
+
+if TYPE_CHECKING:
+    from engine.loading import Dataset
+    from engine.rules import RuleSet
+
+__all__ = ["Shared", "VectorResult", "VectorVariant", "evaluate", "prepare", "unsupported"]
+
+IntArray = npt.NDArray[np.int64]
+Table = TieredTable | CurveTable | MatrixTable
+
+RATED_KINDS = ("retroactive", "incremental", "interpolated", "payout_curve")
+"""Rate-table kinds the vector path rates again (from the shared measures, without lines)."""
+
+_ONE = 1_000_000
+_SEG = ["participant_id", "seq", "plan_id"]
+
+
+@dataclass(frozen=True)
+class VectorVariant:
+    """What :func:`evaluate` needs of a variant: its number, rules, data and quota scale."""
+
+    number: int
+    ruleset: RuleSet
+    data: dict[str, Any]
+    quota_scale_ppm: int
+
+
+@dataclass
+class Shared:
+    """The variant-independent work, computed once from the base rule set.
+
+    Attributes:
+        base: the base variant.
+        dataset: the loaded data.
+        calc: the base calculation (measures, incentives, payouts).
+        segments: one row per participant, period and plan (every calendar period) with the
+            fold's ``target`` and ``target_ytd``, ``plan_days``, ``days``, ``hire_seq``,
+            ``currency``, ``seq``, ``year``.
+    """
+
+    base: VectorVariant
+    dataset: Dataset
+    calc: CalcResult
+    segments: pl.DataFrame
+    _scaled: dict[int, pl.DataFrame] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VectorResult:
+    """Payables of the vector variants, per group.
+
+    Attributes:
+        groups: one row per group: ``participant_id, currency`` (grain ``participant``) or
+            ``participant_id, period, plan_id, currency`` (grain ``segment``), for the
+            participants folded (those on a plan some variant changes).
+        base: the base calculation's payable per group.
+        values: variant number -> payable per group (aligned with ``groups``).
+        reasons: variant number -> why it is not on the vector path (the caller falls back).
+    """
+
+    groups: pl.DataFrame
+    base: IntArray
+    values: dict[int, IntArray]
+    reasons: dict[int, str]
+
+
+def _segments(dataset: Dataset, ruleset: RuleSet) -> pl.DataFrame:
+    """Plan segments as the fold reads them (``engine.calc.payouts`` and ``engine.calc.fold``)."""
+    mode = settings_of(ruleset).rounding_mode
+    plans = {p.id: p for p in ruleset.plans}
+    people = dataset.tables["participants"]
+    calendar = dataset.tables["calendar"]
+    cal = calendar_frame(calendar)
+    seg = plan_segments(dataset.tables["plan_assignments"], people, calendar)
+    seg = seg.filter(pl.col("plan_id").is_in(list(plans)))
+    hire = (
+        people.select("participant_id", "hire_date")
+        .join(cal.select("seq", "start_date", "end_date"), how="cross")
+        .filter(
+            (pl.col("hire_date") >= pl.col("start_date"))
+            & (pl.col("hire_date") <= pl.col("end_date"))
+        )
+        .select("participant_id", pl.col("seq").alias("hire_seq"))
+    )
+    info = pl.DataFrame(
+        [
+            {"plan_id": p.id, "_pay_in": p.currency.pay_in, "_pt": p.proration.target_incentive}
+            for p in plans.values()
+        ],
+        schema={"plan_id": pl.Utf8, "_pay_in": pl.Utf8, "_pt": pl.Boolean},
+    )
+    full = pl.col("target_incentive_cents").fill_null(0)
+    prorated = round_div_expr(full.cast(pl.Int128) * pl.col("plan_days"), pl.col("days"), mode)
+    return (
+        seg.join(info, on="plan_id", how="left")
+        .join(people.select("participant_id", "pay_currency"), on="participant_id", how="left")
+        .join(hire, on="participant_id", how="left")
+        .with_columns(
+            pl.coalesce("_pay_in", "pay_currency").alias("currency"),
+            pl.when(pl.col("_pt")).then(prorated).otherwise(full).cast(pl.Int64).alias("target"),
+        )
+        .with_columns(
+            pl.col("target")
+            .cum_sum()
+            .over(["participant_id", "plan_id", "year"], order_by="seq")
+            .alias("target_ytd")
+        )
+        .sort(_SEG)
+        .select(
+            "participant_id",
+            "period",
+            "seq",
+            "year",
+            "plan_id",
+            "plan_days",
+            "active_days",
+            "days",
+            "hire_seq",
+            "currency",
+            "target",
+            "target_ytd",
+        )
+    )
+
+
+def prepare(dataset: Dataset, base: VectorVariant, calc: CalcResult) -> Shared:
+    """The shared work: the base calculation ``calc`` (of ``base`` over ``dataset``) and segments.
+
+    Args:
+        dataset: the loaded data.
+        base: the base variant.
+        calc: :func:`engine.calc.payouts.calculate` of the base over every period.
+    """
+    return Shared(base, dataset, calc, _segments(dataset, base.ruleset))
+
+
+# ------------------------------------------------------------------------------ the subset
+
+
+def _signature(plan: Plan) -> str:
+    """The plan without the mechanic values a vector variant may change."""
+    data = plan.model_dump(mode="json", by_alias=True)
+    for comp in data["components"]:
+        comp["cap"] = comp["floor"] = None
+    data["caps"] = data["floors"] = []
+    if data.get("guarantee"):
+        data["guarantee"] |= {"amount": None, "multiple_of_target": None}
+    if data.get("draw"):
+        blank = ("amount", "multiple_of_target", "recoverable", "recovery_limit", "recover_from")
+        data["draw"] |= dict.fromkeys((*blank, "at_term_end"))
+    return canonical_json(data)
+
+
+def _fold_reason(plan: Plan) -> str | None:
+    """Why the vector fold cannot pay ``plan``, or None."""
+    if plan.true_up is not None or any(c.true_up for c in plan.components):
+        return f"plan {plan.id} trues up"
+    if plan.clawback is not None:
+        return f"plan {plan.id} claws back"
+    if len(plan.caps) > MAX_PLAN_MECHANICS or len(plan.floors) > MAX_PLAN_MECHANICS:
+        return f"plan {plan.id} has more than {MAX_PLAN_MECHANICS} plan caps or floors"
+    return None
+
+
+def _attainment_names(ruleset: RuleSet) -> set[str]:
+    return {m.name for m in ruleset.measures if isinstance(m, AttainmentMeasure)}
+
+
+def _reads_scaled(ruleset: RuleSet, name: str) -> bool:
+    """Whether measure ``name`` is, or is computed from, an attainment."""
+    defs = measures_by_name(list(ruleset.measures))
+    found = defs.get(name)
+    if isinstance(found, AttainmentMeasure):
+        return True
+    if isinstance(found, FormulaMeasure):
+        probe = Plan.model_validate(
+            {"id": "_", "components": [{"name": "_", "measure": name, "rate_table": "_"}]}
+        )
+        return bool(plan_measures(probe, list(ruleset.measures)) & _attainment_names(ruleset))
+    return False
+
+
+def _rating_reason(rs: RuleSet, plan: Plan, comp: Component, scaled: bool) -> str | None:
+    """Why a component cannot be rated again from the shared measures, or None."""
+    where = f"plan {plan.id} component {comp.name}"
+    if settings_of(rs).rounding_point != "component":
+        return f"rounding point {settings_of(rs).rounding_point} (the vector path rounds per component)"
+    table = {t.name: t for t in rs.rate_tables}[comp.rate_table]
+    if table.kind not in RATED_KINDS:
+        return f"{where}: rate table kind {table.kind}"
+    if isinstance(table, TieredTable) and (table.by or table.overrides or table.base == "attribute"):
+        return f"{where}: rate table {table.name} has overrides or an attribute base"
+    if scaled:
+        if comp.modifier is not None and _reads_scaled(rs, comp.modifier.measure):
+            return f"{where}: quota_scale with a modifier on an attainment"
+        for name in (comp.measure, comp.tier_measure, *(g.measure for g in comp.gates)):
+            if name is not None and isinstance(
+                measures_by_name(list(rs.measures)).get(name), FormulaMeasure
+            ) and _reads_scaled(rs, name):
+                return f"{where}: quota_scale with a formula measure on an attainment"
+    return None
+
+
+def _scale_plans(rs: RuleSet) -> set[str]:
+    """Plans that read an attainment (quota_scale changes them)."""
+    names = _attainment_names(rs)
+    return {p.id for p in rs.plans if plan_measures(p, list(rs.measures)) & names}
+
+
+def _table_changed(shared: Shared, v: VectorVariant, name: str) -> bool:
+    base = {t.name: t for t in shared.base.ruleset.rate_tables}
+    mine = {t.name: t for t in v.ruleset.rate_tables}
+    if name not in base or name not in mine:
+        return True
+    return canonical_json(base[name].model_dump(mode="json")) != canonical_json(
+        mine[name].model_dump(mode="json")
+    )
+
+
+def _check(shared: Shared, v: VectorVariant) -> tuple[str | None, set[str]]:
+    """(why not supported or None, the plans whose payouts may differ from the base)."""
+    base = shared.base
+    changed = affected_plans(base.data, v.data)
+    if changed is None:
+        return "the variant changes more than rate tables, plans and quota_scale", set()
+    plans = set(changed)
+    scaled = v.quota_scale_ppm != _ONE
+    if scaled:
+        plans |= _scale_plans(v.ruleset)
+    base_plans = {p.id: p for p in base.ruleset.plans}
+    mine = {p.id: p for p in v.ruleset.plans}
+    for pid in sorted(plans):
+        plan = mine.get(pid)
+        if plan is None or pid not in base_plans:
+            return f"plan {pid} is added or removed", plans
+        if _signature(plan) != _signature(base_plans[pid]):
+            return f"plan {pid} changes more than cap, floor, guarantee and draw amounts", plans
+        reason = _fold_reason(plan)
+        if reason:
+            return reason, plans
+        for comp in plan.components:
+            if comp.modifier is not None and _table_changed(shared, v, comp.modifier.rate_table):
+                return f"plan {pid} component {comp.name}: a modifier table changes", plans
+            comp_scaled = scaled and any(
+                _reads_scaled(v.ruleset, n)
+                for n in (comp.measure, comp.tier_measure, *(g.measure for g in comp.gates))
+                if n is not None
+            )
+            if comp_scaled or _table_changed(shared, v, comp.rate_table):
+                reason = _rating_reason(v.ruleset, plan, comp, comp_scaled)
+                if reason:
+                    return reason, plans
+        if scaled and any(_reads_scaled(v.ruleset, s.measure) for s in plan.spifs):
+            return f"plan {pid}: quota_scale with a SPIF on an attainment", plans
+    return None, plans
+
+
+def unsupported(shared: Shared, variants: Sequence[VectorVariant]) -> dict[int, str]:
+    """Variant number -> why the vector path cannot evaluate it (absent: it can).
+
+    A variant is supported when it differs from the base only in rate tables, plan mechanic
+    amounts and ``quota_scale``, and every participant it can change is on plans the vector
+    fold pays (``docs/whatif.md``).
+    """
+    reasons: dict[int, str] = {}
+    seg = shared.segments
+    for v in variants:
+        reason, plans = _check(shared, v)
+        if reason is None and plans:
+            who = seg.filter(pl.col("plan_id").is_in(sorted(plans))).select("participant_id")
+            theirs = seg.join(who.unique(), on="participant_id", how="semi")
+            on = {p.id: p for p in v.ruleset.plans}
+            for pid in sorted(set(theirs["plan_id"].unique().to_list())):
+                reason = _fold_reason(on[pid])
+                if reason:
+                    reason = f"a participant it changes is on a plan outside the subset: {reason}"
+                    break
+            if reason is None and theirs.select(_SEG).is_duplicated().any():
+                reason = "a participant is on the same plan twice in one period"
+        if reason is not None:
+            reasons[v.number] = reason
+    return reasons
+
+
+# ---------------------------------------------------------------------------------- rating
+
+
+def _scaled_measures(shared: Shared, ppm: int) -> pl.DataFrame:
+    """The base measures with every attainment computed over quotas scaled by ``ppm``."""
+    if ppm == _ONE:
+        return shared.calc.measures
+    found = shared._scaled.get(ppm)
+    if found is not None:
+        return found
+    rs = shared.base.ruleset
+    mode = settings_of(rs).rounding_mode
+    tables = shared.dataset.tables
+    quotas = tables["quotas"].with_columns(
+        round_div_expr(pl.col("quota_e2") * ppm, _ONE, mode).cast(pl.Int64).alias("quota_e2")
+    )
+    frame = shared.calc.measures
+    defs = measures_by_name(list(rs.measures))
+    keys = ["participant_id", "period"]
+    for m in rs.measures:
+        if not isinstance(m, AttainmentMeasure):
+            continue
+        base_def = defs[m.measure]
+        assert not isinstance(base_def, AttainmentMeasure | FormulaMeasure)
+        per_period, _ = period_quotas(
+            quotas,
+            calendar=tables["calendar"],
+            participants=tables["participants"],
+            measure=m.measure,
+            spec=m.quota,
+            mode=mode,
+        )
+        rows = frame.filter(pl.col("measure") == m.name)
+        quota = (
+            rows.select(keys)
+            .join(window_map(tables["calendar"], base_def.window), on="period", how="inner")  # type: ignore[arg-type]
+            .join(per_period.rename({"period": "source"}), on=["participant_id", "source"])
+            .group_by(keys)
+            .agg(pl.col("quota_e2").sum().cast(pl.Int64).alias("_q"))
+        )
+        attained = frame.filter(pl.col("measure") == m.measure).select(
+            *keys, pl.col("num").alias("_bn")
+        )
+        has = pl.col("_q").is_not_null() & (pl.col("_q") > 0)
+        zero = m.no_quota == "zero"
+        new = (
+            rows.join(quota, on=keys, how="left")
+            .join(attained, on=keys, how="left")
+            .with_columns(
+                pl.when(has).then(pl.col("_bn")).otherwise(0 if zero else None).cast(pl.Int64).alias("num"),
+                pl.when(has).then(pl.col("_q")).otherwise(1 if zero else None).cast(pl.Int64).alias("den"),
+                pl.col("_q").alias("quota_e2"),
+            )
+            .select(frame.columns)
+        )
+        frame = pl.concat([frame.filter(pl.col("measure") != m.name), new])
+    shared._scaled[ppm] = frame
+    return frame
+
+
+def _rows_for(shared: Shared, plan: Plan, comp: Component, block: pl.DataFrame, ppm: int) -> pl.DataFrame:
+    """The rating rows of a component's block (tier base, paid measure, gates) at a scale."""
+    if ppm == _ONE:
+        return block.select(
+            *KEYS,
+            pl.col("tier_num").alias("tier_n"),
+            pl.col("tier_den").alias("tier_d"),
+            "pay_e2",
+            "gate_passed",
+            "modifier_ppm",
+            "plan_days",
+            "active_days",
+            "target_cents",
+        )
+    mode = settings_of(shared.base.ruleset).rounding_mode
+    measures = _scaled_measures(shared, ppm)
+    keys = ["participant_id", "period"]
+    tier_name = comp.tier_measure or comp.measure
+    rows = (
+        block.select(*KEYS, "modifier_ppm", "plan_days", "active_days", "target_cents")
+        .join(measure_values(measures, comp.measure, "pay", mode), on=keys, how="left")
+        .join(measure_values(measures, tier_name, "tier", mode), on=keys, how="left")
+        .with_columns(pl.col("pay_e2").fill_null(0))
+    )
+    passed = pl.lit(value=True)
+    for i, gate in enumerate(comp.gates):
+        rows = rows.join(measure_values(measures, gate.measure, f"g{i}", mode), on=keys, how="left")
+        tn, td = _ratio(gate.threshold)
+        lhs = pl.col(f"g{i}_n").cast(pl.Int128) * td
+        rhs = pl.col(f"g{i}_d").cast(pl.Int128) * tn
+        ok = (lhs >= rhs) if gate.inclusive else (lhs > rhs)
+        passed = passed & ok.fill_null(value=False)
+        if gate.pay == "above_threshold":
+            cut = round_div_expr(pl.lit(tn, pl.Int128) * 100, td, mode).cast(pl.Int64)
+            rows = rows.with_columns(
+                pl.max_horizontal(pl.col("pay_e2") - cut, pl.lit(0)).alias("pay_e2")
+            )
+    return rows.with_columns(passed.alias("gate_passed"))
+
+
+def _ratio(value: Any) -> tuple[int, int]:
+    exponent = value.as_tuple().exponent
+    places = max(-exponent, 0)
+    return int(value.scaleb(places)), 10**places
+
+
+def _rated_cents(shared: Shared, v: VectorVariant, plan: Plan, comp: Component, rows: pl.DataFrame) -> IntArray:
+    """A component's rated cents per row (in ``rows`` order), as the incentive stage rates."""
+    rs = v.ruleset
+    settings = settings_of(rs)
+    mode = settings.rounding_mode
+    table = {t.name: t for t in rs.rate_tables}[comp.rate_table]
+    defs = measures_by_name(list(rs.measures))
+    tier_name = comp.tier_measure or comp.measure
+    tier_def = defs[tier_name]
+    tier_is_paid = tier_name == comp.measure or (
+        isinstance(tier_def, AttainmentMeasure) and tier_def.measure == comp.measure
+    )
+    above = any(g.pay == "above_threshold" for g in comp.gates)
+    job = RateJob(
+        table=table,
+        rows=rows.filter(pl.col("gate_passed")),
+        lines=None,
+        by_line=False,
+        tier_is_paid=tier_is_paid and not above,
+        mode=mode,
+        default_boundary=table.boundary or settings.boundary,
+        component=comp.name,
+    )
+    rated = rate(job).rows.select(*KEYS, "earned_e8")
+    value = pl.col("earned_e8").fill_null(0).cast(pl.Int128)
+    if comp.modifier is not None:
+        value = round_div_expr(value * pl.col("modifier_ppm"), _ONE, mode)
+    changed = pl.col("plan_days") < pl.col("active_days")
+    value = pl.when(changed).then(
+        round_div_expr(value * pl.col("plan_days"), pl.col("active_days"), mode)
+    ).otherwise(value)
+    earned = (
+        rows.join(rated, on=KEYS, how="left", maintain_order="left")
+        .select(pl.when(pl.col("gate_passed")).then(value).otherwise(0).cast(pl.Int64).alias("e"))
+    )
+    return round_to_cents(earned["e"].to_numpy(), mode).astype(np.int64)
+
+
+# ------------------------------------------------------------------------------ mechanics
+
+
+def _amount_fields(spec: Cap | Floor | Guarantee | Draw | None) -> list[int]:
+    """kind, amount (cents), num, den of a mechanic (kind 0: none)."""
+    if spec is None:
+        return [0, 0, 0, 1]
+    if spec.amount is not None:
+        return [1, int(spec.amount.scaleb(2)), 0, 1]
+    assert spec.multiple_of_target is not None
+    num, den = _ratio(spec.multiple_of_target)
+    return [2, 0, num, den]
+
+
+def _cap_fields(cap: Cap | None) -> list[int]:
+    if cap is None:
+        return [0, 0, 0, 1, 0, 0]
+    fields = _amount_fields(cap)
+    return [*fields, int(cap.window == "year_to_date"), int(cap.excess == "carry_forward")]
+
+
+def _draw_fields(draw: Draw | None, seq_of: dict[str, int]) -> list[int]:
+    if draw is None:
+        return [0, 0, 0, 1, 0, 0, 0, 0, 0, 0]
+    limit = draw.recovery_limit
+    start = seq_of.get(draw.recovery_starts, 0) if draw.recovery_starts is not None else 0
+    return [
+        *_amount_fields(draw),
+        int(draw.recoverable),
+        int(limit is not None),
+        int(limit.scaleb(2)) if limit is not None else 0,
+        int(draw.recover_from == "above_draw"),
+        int(draw.at_term_end == "forgive"),
+        start,
+    ]
+
+
+def _in_term(first: int | None, periods: Sequence[str]) -> pl.Expr:
+    """The fold's ``_in_term``."""
+    if first is not None:
+        return (
+            pl.col("hire_seq").is_not_null()
+            & (pl.col("seq") >= pl.col("hire_seq"))
+            & (pl.col("seq") < pl.col("hire_seq") + first)
+        ).fill_null(value=False)
+    if periods:
+        return pl.col("period").is_in(list(periods))
+    return pl.lit(value=True)
+
+
+# ------------------------------------------------------------------------------- evaluate
+
+
+def _terms(seg: pl.DataFrame, plans: dict[str, Plan]) -> pl.DataFrame:
+    """Per segment: guarantee and draw in term (0/1), from the base plans."""
+    g_expr: pl.Expr = pl.lit(0, pl.Int64)
+    d_expr: pl.Expr = pl.lit(0, pl.Int64)
+    for pid, plan in plans.items():
+        on = pl.col("plan_id") == pid
+        if plan.guarantee is not None:
+            g = _in_term(plan.guarantee.first_periods, plan.guarantee.periods)
+            g_expr = pl.when(on).then(g.cast(pl.Int64)).otherwise(g_expr)
+        if plan.draw is not None:
+            d = _in_term(plan.draw.first_periods, plan.draw.periods)
+            d_expr = pl.when(on).then(d.cast(pl.Int64)).otherwise(d_expr)
+    return seg.with_columns(g_expr.alias("_g_term"), d_expr.alias("_d_term"))
+
+
+def evaluate(
+    shared: Shared,
+    variants: Sequence[VectorVariant],
+    *,
+    grain: str = "participant",
+    threads: int = 2,
+) -> VectorResult:
+    """Payables of every supported variant, per group, in one rating and fold pass.
+
+    Args:
+        shared: the shared work (:func:`prepare`).
+        variants: the variants (the base may be among them).
+        grain: ``participant`` (per participant and currency) or ``segment`` (per
+            participant, period and plan).
+        threads: threads the fold runs in (variants split between them).
+
+    Returns:
+        The payables, and the reason for each variant left to the caller.
+    """
+    reasons = unsupported(shared, variants)
+    chosen = [v for v in variants if v.number not in reasons]
+    if chosen and all(v.number != shared.base.number for v in chosen):
+        chosen = [shared.base, *chosen]  # folded too: the guard below
+    plans_by_variant = {v.number: _check(shared, v)[1] for v in chosen}
+    touched = set().union(*plans_by_variant.values()) if plans_by_variant else set()
+    seg_all = shared.segments
+    who = seg_all.filter(pl.col("plan_id").is_in(sorted(touched))).select("participant_id").unique()
+    seg = seg_all.join(who, on="participant_id", how="semi").sort(_SEG)
+    base_rs = shared.base.ruleset
+    base_plans = {p.id: p for p in base_rs.plans}
+    seg = _terms(seg.with_row_index("_r"), base_plans)
+    payouts = shared.calc.payouts.join(who, on="participant_id", how="semi")
+    if grain == "segment":
+        group_keys = ["participant_id", "period", "plan_id", "currency"]
+    else:
+        group_keys = ["participant_id", "currency"]
+    groups = seg.select(group_keys).unique(maintain_order=True).sort(group_keys)
+    groups = groups.with_row_index("_gi")
+    seg = seg.join(groups, on=group_keys, how="left", maintain_order="left")
+    base_group = (
+        groups.join(
+            payouts.group_by(group_keys).agg(pl.col("payable_cents").sum().alias("_b")),
+            on=group_keys,
+            how="left",
+        )
+        .sort("_gi")["_b"]
+        .fill_null(0)
+        .to_numpy()
+        .astype(np.int64)
+    )
+    groups_out = groups.drop("_gi")
+    if not chosen or seg.height == 0:
+        values = {v.number: base_group.copy() for v in chosen}
+        return VectorResult(groups_out, base_group, values, reasons)
+
+    incentives = shared.calc.incentives.join(who, on="participant_id", how="semi")
+    spif = incentives.filter(pl.col("line") == "spif").group_by(
+        "participant_id", "period", "plan_id"
+    ).agg(pl.col("rated_cents").sum().alias("_spif"))
+    seg = seg.join(spif, on=["participant_id", "period", "plan_id"], how="left", maintain_order="left")
+    plan_ids = sorted(seg["plan_id"].unique().to_list())
+    plan_index = {pid: i for i, pid in enumerate(plan_ids)}
+    years = sorted(seg["year"].unique().to_list())
+    # components: one block per (plan, component) of the base incentive rows
+    comps: list[tuple[Plan, Component]] = [
+        (base_plans[pid], c) for pid in plan_ids for c in base_plans[pid].components
+    ]
+    comp_rows: list[pl.DataFrame] = []
+    blocks: list[pl.DataFrame] = []
+    targets = seg.select("participant_id", "period", "plan_id", pl.col("target").alias("target_cents"))
+    for g, (plan, comp) in enumerate(comps):
+        block = (
+            incentives.filter(
+                (pl.col("plan_id") == plan.id)
+                & (pl.col("component") == comp.name)
+                & (pl.col("line") == "component")
+            )
+            .join(targets, on=["participant_id", "period", "plan_id"], how="left")
+            .with_row_index("_local")
+        )
+        blocks.append(block)
+        comp_rows.append(
+            block.select(
+                "participant_id", "period", "plan_id", "_local", pl.lit(g, pl.Int64).alias("_g")
+            )
+        )
+    n_v = len(chosen)
+    columns = np.zeros((len(comps), n_v), dtype=np.int64)
+    flat: list[IntArray] = []
+    block_off = np.zeros(len(comps), dtype=np.int64)
+    block_rows = np.zeros(len(comps), dtype=np.int64)
+    offset = 0
+    for g, (plan, comp) in enumerate(comps):
+        block = blocks[g]
+        block_off[g] = offset
+        block_rows[g] = block.height
+        keys: dict[tuple[str, int], int] = {("", _ONE): 0}
+        flat.append(block["rated_cents"].to_numpy().astype(np.int64))
+        offset += block.height
+        for j, v in enumerate(chosen):
+            mine = {p.id: p for p in v.ruleset.plans}[plan.id]
+            vcomp = next(c for c in mine.components if c.name == comp.name)
+            scaled = v.quota_scale_ppm != _ONE and plan.id in plans_by_variant[v.number] and any(
+                _reads_scaled(v.ruleset, n)
+                for n in (comp.measure, comp.tier_measure, *(x.measure for x in comp.gates))
+                if n is not None
+            )
+            table_key = (
+                canonical_json(
+                    {t.name: t for t in v.ruleset.rate_tables}[vcomp.rate_table].model_dump(mode="json")
+                )
+                if _table_changed(shared, v, vcomp.rate_table)
+                else ""
+            )
+            key = (table_key, v.quota_scale_ppm if scaled else _ONE)
+            if key not in keys:
+                rows = _rows_for(shared, mine, vcomp, block, key[1])
+                flat.append(_rated_cents(shared, v, mine, vcomp, rows))
+                offset += block.height
+                keys[key] = len(keys)
+            columns[g, j] = keys[key]
+    rated = np.ascontiguousarray(np.concatenate(flat)) if flat else np.zeros(0, np.int64)
+    # component rows in fold order: segment order, then the plan's component order
+    crs = (
+        pl.concat(comp_rows)
+        .join(seg.select("participant_id", "period", "plan_id", "_r"), on=["participant_id", "period", "plan_id"])
+        .sort("_r", "_g")
+    )
+    counts = crs.group_by("_r").agg(pl.len().alias("_n"))
+    per_seg = seg.select("_r").join(counts, on="_r", how="left").sort("_r")["_n"].fill_null(0)
+    comp_start = np.zeros(seg.height + 1, dtype=np.int64)
+    comp_start[1:] = np.cumsum(per_seg.to_numpy())
+    comp_of = crs["_g"].to_numpy().astype(np.int64)
+    comp_local = crs["_local"].to_numpy().astype(np.int64)
+    # mechanics per variant
+    comp_mech = np.zeros((len(comps), n_v, len(CAP_FIELDS) + len(FLOOR_FIELDS)), dtype=np.int64)
+    n_p = len(plan_ids)
+    plan_caps = np.zeros((n_p, n_v, MAX_PLAN_MECHANICS, len(CAP_FIELDS)), dtype=np.int64)
+    plan_floors = np.zeros((n_p, n_v, MAX_PLAN_MECHANICS, len(FLOOR_FIELDS)), dtype=np.int64)
+    guarantee = np.zeros((n_p, n_v, len(FLOOR_FIELDS)), dtype=np.int64)
+    draw = np.zeros((n_p, n_v, len(DRAW_FIELDS)), dtype=np.int64)
+    plan_flags = np.zeros((n_p, 2), dtype=np.int64)
+    seq_of = dict(zip(calendar_frame(shared.dataset.tables["calendar"])["period"].to_list(),
+                      calendar_frame(shared.dataset.tables["calendar"])["seq"].to_list(), strict=True))
+    for pid, i in plan_index.items():
+        plan_flags[i] = [int(base_plans[pid].proration.caps), int(base_plans[pid].proration.draw)]
+    for j, v in enumerate(chosen):
+        mine = {p.id: p for p in v.ruleset.plans}
+        for g, (plan, comp) in enumerate(comps):
+            vcomp = next(c for c in mine[plan.id].components if c.name == comp.name)
+            comp_mech[g, j] = [*_cap_fields(vcomp.cap), *_amount_fields(vcomp.floor)]
+        for pid, i in plan_index.items():
+            p = mine[pid]
+            for k, cap in enumerate(p.caps):
+                plan_caps[i, j, k] = _cap_fields(cap)
+            for k, fl in enumerate(p.floors):
+                plan_floors[i, j, k] = _amount_fields(fl)
+            guarantee[i, j] = _amount_fields(p.guarantee)
+            draw[i, j] = _draw_fields(p.draw, seq_of)
+    year_index = {y: i for i, y in enumerate(years)}
+    seg_arr = np.ascontiguousarray(
+        seg.select(
+            pl.col("plan_id").replace_strict(plan_index, return_dtype=pl.Int64),
+            pl.col("seq").cast(pl.Int64),
+            pl.col("year").replace_strict(year_index, return_dtype=pl.Int64),
+            pl.col("target").cast(pl.Int64),
+            pl.col("target_ytd").cast(pl.Int64),
+            pl.col("plan_days").cast(pl.Int64),
+            pl.col("days").cast(pl.Int64),
+            pl.col("_g_term").cast(pl.Int64),
+            pl.col("_d_term").cast(pl.Int64),
+            pl.col("_spif").fill_null(0).cast(pl.Int64),
+            pl.col("_gi").cast(pl.Int64),
+        ).to_numpy()
+    ).astype(np.int64)
+    part_sizes = seg.group_by("participant_id", maintain_order=True).agg(pl.len().alias("_n"))
+    part_start = np.zeros(part_sizes.height + 1, dtype=np.int64)
+    part_start[1:] = np.cumsum(part_sizes["_n"].to_numpy())
+    out = np.zeros((n_v, groups.height), dtype=np.int64)
+    half_even = settings_of(base_rs).rounding_mode is RoundingMode.HALF_EVEN
+    bads = [np.zeros(1, dtype=np.int64) for _ in range(max(1, threads))]
+    edges = np.linspace(0, n_v, max(1, min(threads, n_v)) + 1).astype(np.int64)
+
+    def run(t: int) -> None:
+        fold_variants(
+            int(edges[t]), int(edges[t + 1]), part_start, seg_arr, comp_start, comp_of,
+            comp_local, rated, block_off, block_rows, columns, comp_mech, plan_caps,
+            plan_floors, guarantee, draw, plan_flags, half_even, out, bads[t],
+        )  # fmt: skip
+
+    with ThreadPoolExecutor(max_workers=len(edges) - 1) as pool:
+        list(pool.map(run, range(len(edges) - 1)))
+    if sum(int(b[0]) for b in bads):
+        why = "an amount passed the exact 64-bit range in the vector fold"
+        return VectorResult(groups_out, base_group, {}, {**reasons, **{v.number: why for v in chosen}})
+    # the guard: the base, folded here, must be the base calculation to the cent
+    base_j = next((j for j, v in enumerate(chosen) if v.number == shared.base.number), None)
+    check = out[base_j] if base_j is not None else None
+    if check is not None and not np.array_equal(check, base_group):
+        why = "the vector fold did not reproduce the base calculation (guard)"
+        return VectorResult(groups_out, base_group, {}, {**reasons, **{v.number: why for v in chosen}})
+    values = {v.number: out[j] for j, v in enumerate(chosen)}
+    return VectorResult(groups_out, base_group, values, reasons)
