@@ -51,6 +51,16 @@ def findings(
     ).cast(FINDING_SCHEMA)  # type: ignore[arg-type]
 
 
+def _ppm_text(ppm: pl.Expr) -> pl.Expr:
+    """A non-negative count of millionths as exact decimal text (899_999 -> ``0.899999``).
+
+    Never through a float: ``899_999 / 10**6`` prints as ``0.8999990000000001`` or worse.
+    """
+    fraction = (ppm % PPM).cast(pl.Utf8).str.zfill(6).str.strip_chars_end("0")
+    whole = (ppm // PPM).cast(pl.Utf8)
+    return pl.when(fraction == "").then(whole).otherwise(whole + pl.lit(".") + fraction)
+
+
 def duplicate_keys(
     rows: pl.DataFrame, table: Table, file: str, _done: dict[str, pl.DataFrame]
 ) -> pl.DataFrame:
@@ -228,7 +238,7 @@ def table_rules(
                 pl.lit("shares of transaction '")
                 + pl.col("transaction_id")
                 + pl.lit("' sum to ")
-                + (pl.col("_sum") / PPM).cast(pl.Utf8),
+                + _ppm_text(pl.col("_sum")),
             )
         )
     return pl.concat(out)
@@ -267,7 +277,7 @@ def territory_shares(rows: pl.DataFrame, file: str) -> pl.DataFrame:
         pl.lit("owners' shares of territory '")
         + pl.col("territory_id")
         + pl.lit("' sum to ")
-        + (pl.col("_sum") / PPM).cast(pl.Utf8)
+        + _ppm_text(pl.col("_sum"))
         + pl.lit(" on ")
         + pl.col("_day").cast(pl.Utf8),
     )

@@ -11,7 +11,7 @@ import pytest
 from engine.errors import EngineError, Reason
 from engine.rules import load_ruleset
 
-BAD = Path(__file__).resolve().parents[2] / "fixtures" / "bad_rules"
+BAD = Path(__file__).resolve().parents[2] / "fixtures" / "bad" / "rules"
 EXPECT = re.compile(
     rb"^# expect: (?P<code>\w+) line (?P<line>\d+)"
     rb'(?: column (?P<column>\S+))?(?: (?P<part>message|hint) "(?P<text>.*)")?\s*$',
