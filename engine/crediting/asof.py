@@ -63,7 +63,8 @@ def asof_lookup(
             left columns.
 
     Returns:
-        ``left`` with the ``take`` columns; row order is not preserved.
+        ``left`` with the ``take`` columns, rows in their order (the left frame's columns are
+        shared, not copied).
     """
     take = list(take)
     clash = set(take) & set(left.columns)
@@ -88,20 +89,26 @@ def asof_lookup(
         .rename({"_code": "_rcode"})
         .sort("_packed")
     )
-    tagged = left.join(codes.rename({"_key": left_key}), on=left_key, how="left")
-    matched = tagged.filter(pl.col("_code").is_not_null() & pl.col(left_date).is_not_null())
-    unmatched = tagged.filter(pl.col("_code").is_null() | pl.col(left_date).is_null())
-    joined = (
-        matched.with_columns(_pack(pl.col("_code"), pl.col(left_date)).alias("_packed"))
+    # the lookup runs on (row number, key, date) only; its answers are put back in row order,
+    # so the wide left frame is never copied, sorted or filtered here
+    found = (
+        left.select(pl.col(left_key).alias("_key"), pl.col(left_date).alias("_date"))
+        .with_row_index("_row")
+        .join(codes, on="_key", how="inner")
+        .drop("_key")
+        .filter(pl.col("_date").is_not_null())
+        .with_columns(_pack(pl.col("_code"), pl.col("_date")).alias("_packed"))
         .sort("_packed")
         .join_asof(r, on="_packed", strategy="backward", check_sortedness=False)
+        .filter(
+            (pl.col("_rcode") == pl.col("_code"))
+            & (pl.col("_end").is_null() | (pl.col("_end") >= pl.col("_date")))
+        )
+        .select("_row", *take)
     )
-    valid = (pl.col("_rcode") == pl.col("_code")) & (
-        pl.col("_end").is_null() | (pl.col("_end") >= pl.col(left_date))
+    answers = (
+        pl.DataFrame({"_row": pl.int_range(left.height, dtype=pl.UInt32, eager=True)})
+        .join(found, on="_row", how="left")
+        .sort("_row")
     )
-    joined = joined.with_columns(
-        pl.when(valid).then(pl.col(c)).otherwise(None).alias(c) for c in take
-    )
-    rest = unmatched.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in out_schema.items())
-    keep = [*left.columns, *take]
-    return pl.concat([joined.select(keep), rest.select(keep)])
+    return left.with_columns(answers.get_column(c) for c in take)

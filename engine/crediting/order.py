@@ -60,12 +60,19 @@ def sort_credits(frame: pl.DataFrame) -> pl.DataFrame:
         .unique()
         .to_list()
     )
-    keyed = frame.with_columns(
+    keys = frame.select(
+        TX_KEY,
+        "level",
         _rank_of("rule", frame["rule"].unique().to_list()).alias("_k_rule"),
         _rank_of("direct_participant_id", people).alias("_k_dp"),
         _rank_of("participant_id", people).alias("_k_p"),
         _rank_of("route_table", frame["route_table"].unique().to_list()).alias("_k_rt"),
+        "route_line",
+        "share_ppm",
+        "amount_cents",
+        "held",
     )
-    keys = [TX_KEY, "level", "_k_rule", "_k_dp", "_k_p", "_k_rt", "route_line"]
-    keys += ["share_ppm", "amount_cents", "held"]
-    return keyed.sort(keys).select(*CREDIT_SCHEMA)
+    # sort the narrow integer keys, then gather the credit columns once in that order
+    order = keys.select(pl.arg_sort_by(keys.columns).alias("_order")).get_column("_order")
+    del keys
+    return frame.select(pl.col(c).gather(order) for c in CREDIT_SCHEMA)

@@ -135,13 +135,14 @@ def prepare(
     rolled_types = sorted({t for r in rollups for t in r.credit_types})
     flags = [roll_column(i) for i in range(len(rollups))]
     hold_flags = [hold_column(i) for i in range(len(holds))]
-    base = level0.with_columns(
-        pl.lit(True).alias(c) for c in flags if c not in level0.columns
-    ).with_columns(pl.lit(False).alias(c) for c in hold_flags if c not in level0.columns)
-    keep_tx = [TX_KEY] if TX_KEY in base.columns else []
-    base = base.filter(pl.col("credit_type").is_in(rolled_types)).select(
-        *CREDIT_SCHEMA, *flags, *hold_flags, *keep_tx
-    )
+    keep_tx = [TX_KEY] if TX_KEY in level0.columns else []
+    # select before filtering: a filter copies every column of the frame it is given
+    base = level0.select(
+        *CREDIT_SCHEMA,
+        *[pl.col(c) if c in level0.columns else pl.lit(True).alias(c) for c in flags],
+        *[pl.col(c) if c in level0.columns else pl.lit(False).alias(c) for c in hold_flags],
+        *keep_tx,
+    ).filter(pl.col("credit_type").is_in(rolled_types))
     check_range(base)
     base = asof_lookup(
         base,
@@ -152,7 +153,9 @@ def prepare(
         right_start="seg_start",
         right_end="seg_end",
         take=[SEG],
-    ).filter(pl.col(SEG).is_not_null())
+    )
+    if base.get_column(SEG).null_count():
+        base = base.filter(pl.col(SEG).is_not_null())
     return RollupBasis(base, chains, tuple(rollups), tuple(holds), rounding)
 
 

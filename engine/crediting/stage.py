@@ -76,6 +76,7 @@ from engine.crediting.rollup import (
 )
 from engine.crediting.route import Sources
 from engine.crediting.select import choose_rules
+from engine.errors import EngineError
 from engine.loading.dataset import empty_table
 from engine.money import RoundingMode
 from engine.rules.crediting_schema import CreditingSection
@@ -133,29 +134,46 @@ def credit(
     """
     section, rounding = _section(ruleset)
     tables = dataset.tables
-    transactions, extra_kinds = classify(_table(tables, "transactions"), ruleset)
-    transactions = number_transactions(
-        add_split_sellers(transactions, _table(tables, "transaction_sellers"))
-    )
+    sellers = _table(tables, "transaction_sellers")
+    classified, extra_kinds = classify(_table(tables, "transactions"), ruleset)
+    kinds = transaction_kinds(add_split_sellers(classified.clear(), sellers.clear()), extra_kinds)
+    # keep only the columns crediting reads: every later step copies the frame it filters
+    narrow = classified.select(_needed_columns(section, kinds, classified.columns))
+    del classified
+    transactions = number_transactions(add_split_sellers(narrow, sellers))
+    del narrow
+    n_transactions = transactions.height
     inside, outside = assign_periods(transactions, _table(tables, "calendar"), periods)
-    kinds = transaction_kinds(inside, extra_kinds)
+    del transactions
     kept, excluded = apply_exclusions(inside, section.exclusions, kinds)
+    del inside
     kept = mark_holds(kept, section.holds, kinds).with_columns(
         when_expr(rule.when, kinds).alias(roll_column(i)) for i, rule in enumerate(section.rollups)
     )
     matched, no_rule = choose_rules(kept, section.rules, kinds)
+    del kept
     sources = Sources.build(
         {name: _table(tables, name) for name in ("transaction_sellers", "territory_owners")}
     )
     primary, no_owner = primary_credits(matched, section.rules, sources)
-    credited = matched.join(primary.select(TX_KEY).unique(), on=TX_KEY, how="semi")
+    n_credited = primary.get_column(TX_KEY).n_unique()
+    credited = (
+        matched.join(primary.select(TX_KEY).unique(), on=TX_KEY, how="semi")
+        if section.overlays
+        else matched.clear()
+    )
+    del matched
     level0_parts = [primary]
     misses = [empty(OVERLAY_MISS_SCHEMA)]
     for overlay in section.overlays:
         got, lost = overlay_credits(credited, overlay, sources, kinds)
         level0_parts.append(got)
         misses.append(lost)
-    level0 = pl.concat([p for p in level0_parts if p.height] or [primary], how="diagonal_relaxed")
+    del credited, primary
+    level0 = pl.concat(
+        [p for p in level0_parts if p.height] or level0_parts[:1], how="diagonal_relaxed"
+    )
+    del level0_parts
     if "credit_type" not in level0.columns:
         level0 = empty(CREDIT_SCHEMA)
     level0 = level0.with_columns(held_expr(pl.col("credit_type"), section.holds).alias("held"))
@@ -165,7 +183,9 @@ def credit(
         else manager_chains(empty_table(TABLES["hierarchy"]))
     )
     basis = prepare(level0, chains, section.rollups, section.holds, rounding)
+    n_level0, n_level0_held = level0.height, int(level0.get_column("held").sum())
     credits = conform_keep(level0)
+    del level0
     rolled = rollup_rows(basis) if rollups == "materialise" else None
     if rolled is not None:
         credits = pl.concat([credits, conform_keep(rolled)])
@@ -182,13 +202,13 @@ def credit(
     if rolled is not None:
         n_rollup, n_held = rolled.height, int(credits["held"].sum())
     else:
-        n_rollup, n_held = _rollup_counts(level0, basis)
+        n_rollup, n_held = _rollup_counts(n_level0_held, basis)
     counts = CreditCounts(
-        transactions=transactions.height,
-        credited=credited.height,
+        transactions=n_transactions,
+        credited=n_credited,
         excluded=excluded.height,
         unrouted=dict(unrouted.group_by("reason").len().sort("reason").iter_rows()),
-        credit_rows=level0.height,
+        credit_rows=n_level0,
         rollup_rows=n_rollup,
         held_rows=n_held,
         overlay_misses=overlay_misses.height,
@@ -204,9 +224,43 @@ def credit(
     )
 
 
-def _rollup_counts(level0: pl.DataFrame, basis: RollupBasis) -> tuple[int, int]:
+def _rollup_counts(level0_held: int, basis: RollupBasis) -> tuple[int, int]:
     """Roll-up rows and held rows (level 0 and roll-up), without materialising roll-ups."""
     frame = totals(basis, by=["held"])
     rows = int(frame["credit_count"].sum()) if frame.height else 0
     held = frame.filter(pl.col("held"))
-    return rows, int(level0["held"].sum()) + (int(held["credit_count"].sum()) if held.height else 0)
+    return rows, level0_held + (int(held["credit_count"].sum()) if held.height else 0)
+
+
+_ROUTING_COLUMNS = (
+    "transaction_id",
+    "credit_date",
+    "amount_cents",
+    "currency",
+    "seller_id",
+    "territory_id",
+    "source_line",
+)
+"""Transaction columns crediting reads besides the ones conditions name."""
+
+
+def _needed_columns(
+    section: CreditingSection, kinds: Mapping[str, str], columns: Sequence[str]
+) -> list[str]:
+    """The transaction columns crediting reads: routing columns and those conditions name.
+
+    A condition that does not compile keeps every column: the step that uses it raises the
+    error, in the order it always did.
+    """
+    texts = [rule.when for rule in section.exclusions]
+    texts += [rule.when for rule in section.holds]
+    texts += [rule.when for rule in section.rollups]
+    texts += [rule.when for rule in section.rules]
+    texts += [rule.when for rule in section.overlays]
+    wanted = set(_ROUTING_COLUMNS)
+    try:
+        for text in texts:
+            wanted.update(when_expr(text, kinds).meta.root_names())
+    except EngineError:
+        return list(columns)
+    return [c for c in columns if c in wanted]
