@@ -29,10 +29,10 @@ from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
-from numba import njit
 
 from engine.errors import EngineError, Finding, Reason
 from engine.kernels import reference
+from engine.kernels.jit import kernel, pick
 from engine.kernels.tables import (
     EXACT_PER_CENT,
     FAST_RESULT,
@@ -77,7 +77,7 @@ MAX_FINDINGS = 20
 # --------------------------------------------------------------------------- integer helpers
 
 
-@njit(cache=True)
+@kernel
 def _round_floor(f, r, d, half_even):  # type: ignore[no-untyped-def]
     """Round ``f + r / d`` (``0 <= r < d <= 2**62``) to an integer."""
     twice = r + r
@@ -90,7 +90,7 @@ def _round_floor(f, r, d, half_even):  # type: ignore[no-untyped-def]
     return f
 
 
-@njit(cache=True)
+@kernel
 def _bits(hi, lo, start, k):  # type: ignore[no-untyped-def]
     """Bits ``start .. start + k - 1`` of the number ``hi * 2**62 + lo`` (``hi, lo < 2**62``)."""
     mask = (1 << k) - 1
@@ -102,7 +102,7 @@ def _bits(hi, lo, start, k):  # type: ignore[no-untyped-def]
     return (high << (62 - start)) | (lo >> start)
 
 
-@njit(cache=True)
+@kernel
 def _mul_divmod(a, b, c):  # type: ignore[no-untyped-def]
     """``(q, r)`` with ``a * b = q * c + r``, ``0 <= r < c``, exact beyond 64 bits.
 
@@ -153,7 +153,7 @@ def _mul_divmod(a, b, c):  # type: ignore[no-untyped-def]
 # three times the rating itself. The tier search counts the tiers reached without branches.
 
 
-@njit(cache=True)
+@kernel
 def _retroactive_kernel(rows, tables, out):  # type: ignore[no-untyped-def]
     base, table = rows
     offsets, _, _, first_in, past, factor, fixed, _, _, _, limit, _ = tables
@@ -185,7 +185,7 @@ def _retroactive_kernel(rows, tables, out):  # type: ignore[no-untyped-def]
     return deferred
 
 
-@njit(cache=True)
+@kernel
 def _incremental_kernel(rows, tables, out):  # type: ignore[no-untyped-def]
     base, table = rows
     offsets, lower, upper, first_in, _, factor, _, cum, _, _, limit, _ = tables
@@ -217,7 +217,7 @@ def _incremental_kernel(rows, tables, out):  # type: ignore[no-untyped-def]
     return deferred
 
 
-@njit(cache=True)
+@kernel
 def _marginal_kernel(rows, tables, out):  # type: ignore[no-untyped-def]
     amount, group_offsets, group_table, opening = rows
     offsets, lower, upper, first_in, _, factor, _, cum, _, _, limit, _ = tables
@@ -267,7 +267,7 @@ def _marginal_kernel(rows, tables, out):  # type: ignore[no-untyped-def]
 # ------------------------------------------------------------------------- attainment tiers
 
 
-@njit(cache=True)
+@kernel
 def _attainment_retroactive_kernel(rows, tables, out):  # type: ignore[no-untyped-def]
     measure, quota, table = rows
     offsets, lower, upper, _, _, factor, fixed, _, lower_shift, upper_shift, limit, qlimit = tables
@@ -295,7 +295,7 @@ def _attainment_retroactive_kernel(rows, tables, out):  # type: ignore[no-untype
     return deferred
 
 
-@njit(cache=True)
+@kernel
 def _attainment_incremental_kernel(rows, tables, half_even, out):  # type: ignore[no-untyped-def]
     measure, quota, table = rows
     offsets, lower, upper, _, _, factor, fixed, _, lower_shift, _, limit, qlimit = tables
@@ -331,7 +331,7 @@ def _attainment_incremental_kernel(rows, tables, half_even, out):  # type: ignor
 # ------------------------------------------------------------------------------------ curves
 
 
-@njit(cache=True)
+@kernel
 def _segment(amount, line, half_even):  # type: ignore[no-untyped-def]
     """``amount x (start + slope x along / w)`` rounded; ``line`` is ``(start, slope, along, w)``.
 
@@ -343,7 +343,7 @@ def _segment(amount, line, half_even):  # type: ignore[no-untyped-def]
     return _round_floor(amount * start + slope * q1 + q2, rem2, w, half_even)
 
 
-@njit(cache=True)
+@kernel
 def _curve_kernel(rows, tables, half_even, out):  # type: ignore[no-untyped-def]
     """``applied x rate(x_num [/ x_den])``; without ``applied`` it is ``x_num``, mirrored."""
     x_num, x_den, applied, curve = rows
@@ -413,7 +413,7 @@ def _curve_kernel(rows, tables, half_even, out):  # type: ignore[no-untyped-def]
 # ------------------------------------------------------------------------------------ matrix
 
 
-@njit(cache=True)
+@kernel
 def _matrix_kernel(rows, tables, out):  # type: ignore[no-untyped-def]
     row_value, row_quota, column_value, column_quota, applied, matrix = rows
     (
@@ -477,7 +477,7 @@ def _matrix_kernel(rows, tables, out):  # type: ignore[no-untyped-def]
 # ---------------------------------------------------------------------------------- rounding
 
 
-@njit(cache=True)
+@kernel
 def _round_to_cents_kernel(values, half_even, out):  # type: ignore[no-untyped-def]
     for i in range(values.shape[0]):
         v = values[i]
@@ -606,9 +606,9 @@ def _rate_values(
     values = _ints("base", base)
     index = _optional("table_index", table_index, values.shape[0])
     exact = reference.incremental if incremental_method else reference.retroactive
-    kernel = _incremental_kernel if incremental_method else _retroactive_kernel
+    loop = _incremental_kernel if incremental_method else _retroactive_kernel
     out = np.empty(values.shape[0], dtype=np.int64)
-    count = kernel((values, index), p.arrays, out)
+    count = pick(loop, values.shape[0])((values, index), p.arrays, out)
     rows = _deferred_rows(out, int(count))
     if rows.size:
         _check_index("table_index", index, rows, len(p.specs))
@@ -730,7 +730,7 @@ def marginal(
     index = _optional("group_table", group_table, n_groups)
     start = _optional("opening", opening, n_groups)
     out = np.empty(values.shape[0], dtype=np.int64)
-    count = _marginal_kernel((values, offsets, index, start), p.arrays, out)
+    count = pick(_marginal_kernel, values.shape[0])((values, offsets, index, start), p.arrays, out)
     rows = _deferred_rows(out, int(count))
     if rows.size:
         groups = np.unique(np.searchsorted(offsets, rows, side="right") - 1)
@@ -762,11 +762,13 @@ def _rate_attainment(
     index = _optional("table_index", table_index, values.shape[0])
     out = np.empty(values.shape[0], dtype=np.int64)
     if incremental_method:
-        count = _attainment_incremental_kernel(
+        count = pick(_attainment_incremental_kernel, values.shape[0])(
             (values, quotas, index), p.arrays, _half_even(mode), out
         )
     else:
-        count = _attainment_retroactive_kernel((values, quotas, index), p.arrays, out)
+        count = pick(_attainment_retroactive_kernel, values.shape[0])(
+            (values, quotas, index), p.arrays, out
+        )
     rows = _deferred_rows(out, int(count))
     if rows.size:
         _check_index("table_index", index, rows, len(p.specs))
@@ -885,7 +887,7 @@ def _rate_curve(
         index,
     )
     out = np.empty(n, dtype=np.int64)
-    count = _curve_kernel(rows_in, p.arrays, _half_even(mode), out)
+    count = pick(_curve_kernel, n)(rows_in, p.arrays, _half_even(mode), out)
     rows = _deferred_rows(out, int(count))
     if rows.size:
         _check_index("curve_index", index, rows, len(p.specs))
@@ -1040,7 +1042,7 @@ def matrix_lookup(
     if (rq.size == 0 and n and p.row_ratio.any()) or (cq.size == 0 and n and p.column_ratio.any()):
         raise ValueError("an attainment axis needs its quota (row_quota / column_quota)")
     out = np.empty(n, dtype=np.int64)
-    count = _matrix_kernel((rows_v, rq, cols_v, cq, amounts, index), p.arrays, out)
+    count = pick(_matrix_kernel, n)((rows_v, rq, cols_v, cq, amounts, index), p.arrays, out)
     rows = _deferred_rows(out, int(count))
     if rows.size:
         _check_index("matrix_index", index, rows, len(p.specs))
@@ -1084,5 +1086,5 @@ def round_to_cents(values_e8: npt.ArrayLike, mode: RoundingMode) -> IntArray:
     """
     values = _ints("values_e8", values_e8)
     out = np.empty(values.shape[0], dtype=np.int64)
-    _round_to_cents_kernel(values, _half_even(mode), out)
+    pick(_round_to_cents_kernel, values.shape[0])(values, _half_even(mode), out)
     return out
