@@ -252,7 +252,7 @@ def _needed_columns(
     A condition that does not compile keeps every column: the step that uses it raises the
     error, in the order it always did.
     """
-    texts = [rule.when for rule in section.exclusions]
+    texts: list[str | None] = [rule.when for rule in section.exclusions]
     texts += [rule.when for rule in section.holds]
     texts += [rule.when for rule in section.rollups]
     texts += [rule.when for rule in section.rules]
