@@ -242,6 +242,8 @@ def run_all(args: argparse.Namespace, save: Callable[[dict[str, object]], None])
     warm_cache = work / "numba-cache"
     shutil.rmtree(warm_cache, ignore_errors=True)
     info = environment(data)
+    if args.commit:
+        info["commit"] = args.commit
     raw: dict[str, object] = {
         "scale": args.scale,
         "data": str(data),
@@ -488,6 +490,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--contenders", default=",".join(CONTENDERS))
     p.add_argument("--results", type=Path, default=RESULTS, help="the Markdown written")
     p.add_argument("--raw", type=Path, help="JSON of the measurements (default in peers/)")
+    p.add_argument("--commit", help="the commit measured, when run from a git archive of it")
     p.add_argument("--report-only", action="store_true", help="rewrite RESULTS.md from JSON")
     args = p.parse_args(argv)
     args.work = args.work or Path(f"/tmp/peers-{args.scale}")
