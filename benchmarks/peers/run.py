@@ -259,10 +259,12 @@ def run_all(args: argparse.Namespace, save: Callable[[dict[str, object]], None])
     load: list[float] = raw["load_average"]  # type: ignore[assignment]
     agreement: dict[str, int] = raw["agreement"]  # type: ignore[assignment]
     contenders: dict[str, object] = raw["contenders"]  # type: ignore[assignment]
-    for name in args.contenders:
-        c = Contender(name, cmds[name])
-        for i in range(1 + args.warm):
-            cold = i == 0
+    runs = {name: Contender(name, cmds[name]) for name in args.contenders}
+    # round 0: every contender cold (and each peer checked against the engine at once);
+    # rounds 1..warm: every contender warm, interleaved so that load drifts hit all alike
+    for i in range(1 + args.warm):
+        cold = i == 0
+        for name, c in runs.items():
             shutil.rmtree(work / name, ignore_errors=True)
             env = _env(args.threads, warm_cache)  # empty before the engine's cold run
             m = measure(c.command, env, work / f"{name}-{i}.log")
@@ -276,7 +278,7 @@ def run_all(args: argparse.Namespace, save: Callable[[dict[str, object]], None])
                 raise SystemExit(f"{name} failed with exit code {m.code}")
             if cold:
                 c.cold = m
-                if name in ("duckdb", "pandas") and "engine" in args.contenders:
+                if name in ("duckdb", "pandas") and "engine" in runs:
                     agreement.update(check_agreement(work, [name]))
             else:
                 c.warm.append(m)
