@@ -50,6 +50,7 @@ FRAGMENT_ORDER = (
     ("kernels.md", "Kernels"),
     ("L.md", "Scale L"),
 )
+SCALE_ORDER = ["M", "L", "S", "XS"]  # the headline first
 CONTENDERS = ("engine", "duckdb", "pandas", "io_floor")
 LABELS = {
     "engine": "engine (`icm run`, audit trail published)",
@@ -341,8 +342,26 @@ def _fmt_s(x: float | None) -> str:
     return "-" if x is None else f"{x:,.1f} s"
 
 
-def render(raw: dict[str, object]) -> str:
-    """RESULTS.md from the raw results of one run, plus the fragments of other benchmarks."""
+def render(raws: list[dict[str, object]]) -> str:
+    """RESULTS.md: one section per scale measured, then the fragments of other benchmarks."""
+    lines = [
+        "# Benchmarks: the engine beside its peers",
+        "",
+        "Written by `python -m benchmarks.peers.run` (how to run and read it: "
+        "[docs/benchmarks.md](../docs/benchmarks.md)). The plan is "
+        "[benchmarks/peers/plan.yaml](peers/plan.yaml): split, named-seller and territory "
+        "crediting with returns, roll-up to all managers as of the credit date, per-line "
+        "currency conversion, retroactive and incremental tiers, a component cap, a plan cap "
+        "and a non-recoverable draw.",
+    ]
+    for raw in raws:
+        lines += section(raw)
+    lines += fragments()
+    return "\n".join(lines) + "\n"
+
+
+def section(raw: dict[str, object]) -> list[str]:
+    """The section of one peer comparison run."""
     env = raw["environment"]
     assert isinstance(env, dict)
     cs: dict[str, Contender] = {}
@@ -354,14 +373,6 @@ def render(raw: dict[str, object]) -> str:
     engine = cs.get("engine")
     e_med = engine.median() if engine else None
     lines = [
-        "# Benchmarks: the engine beside its peers",
-        "",
-        "Written by `python -m benchmarks.peers.run` (how to run and read it: "
-        "[docs/benchmarks.md](../docs/benchmarks.md)). The plan is "
-        "[benchmarks/peers/plan.yaml](peers/plan.yaml): split, named-seller and territory "
-        "crediting with returns, roll-up to all managers as of the credit date, per-line "
-        "currency conversion, retroactive and incremental tiers, a component cap, a plan cap "
-        "and a non-recoverable draw.",
         "",
         f"## Peer comparison, scale {raw['scale']} ({raw['started']})",
         "",
@@ -410,7 +421,7 @@ def render(raw: dict[str, object]) -> str:
             f"| {LABELS[n]} | {_fmt_s(med)} | {runs} | {cold} | "
             f"{c.peak_kb() / 1e6:.2f} GB | {ratio} |"
         )
-    lines += ["", "### Targets (issue 9, at M)", ""]
+    lines += ["", f"### Targets (issue 9, set for M; here at {raw['scale']})", ""]
     lines += targets(cs)
     lines += [
         "",
@@ -427,8 +438,7 @@ def render(raw: dict[str, object]) -> str:
     ]
     for n, c in cs.items():
         lines.append(f"- {n}: `{' '.join(c.command)}`")
-    lines += fragments()
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def targets(cs: dict[str, Contender]) -> list[str]:
@@ -504,10 +514,13 @@ def main(argv: list[str] | None = None) -> None:
 
     def save(raw: dict[str, object]) -> None:
         raw_path.write_text(json.dumps(raw, indent=1) + "\n")
-        args.results.write_text(render(raw))
+        known = {p.resolve() for p in HERE.glob("results-*.json")} | {raw_path.resolve()}
+        raws = [json.loads(p.read_text()) for p in known]
+        raws.sort(key=lambda r: SCALE_ORDER.index(str(r["scale"])))
+        args.results.write_text(render(raws))
 
     if args.report_only:
-        save(json.loads(raw_path.read_text()))
+        save(json.loads(raw_path.read_text()))  # with every results-*.json beside it
     else:
         run_all(args, save)
     print(f"wrote {args.results} and {raw_path}")
