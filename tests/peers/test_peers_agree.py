@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from benchmarks.peers import duckdb_peer, pandas_peer, run
+from benchmarks.peers import duckdb_peer, io_floor, pandas_peer, run
 from engine import pipeline
 from engine.synth import synthesize
 
@@ -88,3 +88,20 @@ def test_run_check_agreement_accepts_equal_and_rejects_a_cent(
     changed.write_parquet(work / peer / "payouts.parquet")
     with pytest.raises(SystemExit):
         run.check_agreement(work, [peer])
+
+
+def test_io_floor_writes_files_the_size_of_the_engine_run(
+    outputs: dict[str, Path], tmp_path: Path
+) -> None:
+    tables = io_floor.read_inputs(outputs["data"])
+    assert tables["transactions"].height == 6000
+    rows = io_floor.write_like(tables, outputs["engine"], tmp_path)
+    engine_files = sorted(p.name for p in outputs["engine"].glob("*.parquet"))
+    assert sorted(p.name for p in tmp_path.glob("*.parquet")) == engine_files
+    total = 0
+    for name in engine_files:
+        ours, theirs = pl.read_parquet(tmp_path / name), pl.read_parquet(outputs["engine"] / name)
+        assert ours.schema == theirs.schema, name
+        assert ours.height == theirs.height, name
+        total += theirs.height
+    assert rows == total > 6000
