@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
 
-.PHONY: demo test bench clean setup browser
+.PHONY: demo test bench bench-stages clean setup browser
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -32,9 +32,19 @@ test: $(STAMP) browser
 	$(BIN)/ruff format --check engine tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -p no:cacheprovider engine tests
+	$(MAKE) --no-print-directory bench-stages
 
+## The pipeline stage by stage at scale S (1M transactions), one round each: about 1-2 minutes
+## on 2 cores. Figures go to .benchmarks/stages-S.json (gitignored; benchmarks/stages_table.py
+## prints them as the table of benchmarks/results/stages-S.md).
+bench-stages: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider benchmarks/bench_stages.py --benchmark-only \
+	  --benchmark-json=.benchmarks/stages-S.json
+	$(BIN)/python benchmarks/stages_table.py .benchmarks/stages-S.json
+
+## Every benchmark suite (kernels at 10M rows, stages at S).
 bench: $(STAMP)
-	$(BIN)/python -m pytest benchmarks --benchmark-only -q
+	$(BIN)/python -m pytest benchmarks --benchmark-only -q -p no:cacheprovider
 
 clean:
-	rm -rf $(VENV) .cache out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .cache out .pytest_cache .mypy_cache .ruff_cache .benchmarks
