@@ -96,7 +96,7 @@ def _product_ok(a, b):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def _amount(kind, amount, num, den, target, plan_days, days, prorate, half_even, bad):  # type: ignore[no-untyped-def]
+def _amount(kind, amount, num, den, target, plan_days, days, prorate, half_even, bad):  # type: ignore[no-untyped-def]  # noqa: PLR0917
     """A mechanic's amount for a period (the fold's ``_amount``); ``bad[0]`` counts overflow."""
     if kind == 1:
         if not prorate:
@@ -112,7 +112,7 @@ def _amount(kind, amount, num, den, target, plan_days, days, prorate, half_even,
 
 
 @njit(cache=True, nogil=True)
-def _ytd_amount(kind, amount, num, den, target_ytd, half_even, bad):  # type: ignore[no-untyped-def]
+def _ytd_amount(kind, amount, num, den, target_ytd, half_even, bad):  # type: ignore[no-untyped-def]  # noqa: PLR0917
     """A year-to-date cap's amount (the fold's ``_ytd_amount``: never prorated)."""
     if kind == 1:
         return amount
@@ -123,9 +123,9 @@ def _ytd_amount(kind, amount, num, den, target_ytd, half_even, bad):  # type: ig
 
 
 @njit(cache=True, nogil=True)
-def fold_variants(  # type: ignore[no-untyped-def]  # noqa: PLR0913, PLR0917
-    v_lo,
-    v_hi,
+def fold_variants(  # type: ignore[no-untyped-def]  # noqa: PLR0917
+    p_lo,
+    p_hi,
     part_start,
     seg,
     comp_start,
@@ -145,11 +145,14 @@ def fold_variants(  # type: ignore[no-untyped-def]  # noqa: PLR0913, PLR0917
     out,
     bad,
 ):
-    """Fold variants ``v_lo .. v_hi - 1``; add each segment's payable to ``out[v, group]``.
+    """Fold participants ``p_lo .. p_hi - 1`` in every variant; add payables to ``out``.
+
+    The variant is the innermost loop: a segment's inputs are read once for all variants, and
+    every per-variant array is contiguous along the variants.
 
     Args:
-        v_lo: first variant (column of ``column`` and the mechanic arrays).
-        v_hi: one past the last variant.
+        p_lo: first participant (index into ``part_start``).
+        p_hi: one past the last participant.
         part_start: ``n_participants + 1`` offsets into the segment rows.
         seg: ``(n_segments, 11)``: plan index, seq, year index, target, target_ytd,
             plan_days, days, guarantee in term (0/1), draw in term (0/1), SPIF cents, group.
@@ -160,167 +163,230 @@ def fold_variants(  # type: ignore[no-untyped-def]  # noqa: PLR0913, PLR0917
         block_off: each component's first value in ``rated``.
         block_rows: each component's row count (a column's length).
         column: ``(n_components, n_variants)``: the column of each component in each variant.
-        comp_mech: ``(n_components, n_variants, 10)``: cap (:data:`CAP_FIELDS`) then floor
+        comp_mech: ``(n_components, 10, n_variants)``: cap (:data:`CAP_FIELDS`) then floor
             (:data:`FLOOR_FIELDS`).
-        plan_caps: ``(n_plans, n_variants, MAX_PLAN_MECHANICS, 6)`` (kind 0 ends the list).
-        plan_floors: ``(n_plans, n_variants, MAX_PLAN_MECHANICS, 4)``.
-        guarantee: ``(n_plans, n_variants, 4)``.
-        draw: ``(n_plans, n_variants, 10)`` (:data:`DRAW_FIELDS`).
+        plan_caps: ``(n_plans, MAX_PLAN_MECHANICS, 6, n_variants)`` (kind 0: absent).
+        plan_floors: ``(n_plans, MAX_PLAN_MECHANICS, 4, n_variants)``.
+        guarantee: ``(n_plans, 4, n_variants)``.
+        draw: ``(n_plans, 10, n_variants)`` (:data:`DRAW_FIELDS`).
         plan_flags: ``(n_plans, 2)``: caps prorated, draw prorated.
         half_even: the rounding mode is half even (else half up).
-        out: ``(n_variants, n_groups)`` accumulators.
+        out: ``(n_groups, n_variants)`` accumulators.
         bad: one counter: products that would pass 2**62 (results then unusable).
     """
     n_comp = block_off.shape[0]
     n_plans = plan_flags.shape[0]
-    k_max = plan_caps.shape[2]
-    carry = np.zeros(n_comp, dtype=np.int64)
-    cytd = np.zeros(n_comp, dtype=np.int64)
+    k_max = plan_caps.shape[1]
+    n_v = column.shape[1]
+    carry = np.zeros((n_comp, n_v), dtype=np.int64)
+    cytd = np.zeros((n_comp, n_v), dtype=np.int64)
     cyear = np.full(n_comp, -1, dtype=np.int64)
-    pcarry = np.zeros(n_plans * k_max, dtype=np.int64)
-    pytd = np.zeros(n_plans * k_max, dtype=np.int64)
+    cown = np.full(n_comp, -1, dtype=np.int64)
+    pcarry = np.zeros((n_plans * k_max, n_v), dtype=np.int64)
+    pytd = np.zeros((n_plans * k_max, n_v), dtype=np.int64)
     pyear = np.full(n_plans * k_max, -1, dtype=np.int64)
-    n_parts = part_start.shape[0] - 1
-    for v in range(v_lo, v_hi):
-        for p in range(n_parts):
-            carry[:] = 0
-            cytd[:] = 0
-            cyear[:] = -1
-            pcarry[:] = 0
-            pytd[:] = 0
-            pyear[:] = -1
-            balance = 0
-            for r in range(part_start[p], part_start[p + 1]):
-                pl_ = seg[r, 0]
-                seq = seg[r, 1]
-                yr = seg[r, 2]
-                target = seg[r, 3]
-                target_ytd = seg[r, 4]
-                plan_days = seg[r, 5]
-                days = seg[r, 6]
-                prorate_caps = plan_flags[pl_, 0] != 0
-                prorate_draw = plan_flags[pl_, 1] != 0
-                total = seg[r, 9]
-                for k in range(comp_start[r], comp_start[r + 1]):
-                    g = comp_of[k]
-                    amount = rated[block_off[g] + column[g, v] * block_rows[g] + comp_local[k]]
-                    carry_in = carry[g]
-                    ytd_in = cytd[g] if cyear[g] == yr else 0
-                    gross = amount + carry_in
-                    kind = comp_mech[g, v, 0]
+    pown = np.full(n_plans * k_max, -1, dtype=np.int64)
+    balance = np.zeros(n_v, dtype=np.int64)
+    total = np.zeros(n_v, dtype=np.int64)
+    for p in range(p_lo, p_hi):
+        balance[:] = 0
+        for r in range(part_start[p], part_start[p + 1]):
+            pl_ = seg[r, 0]
+            seq = seg[r, 1]
+            yr = seg[r, 2]
+            target = seg[r, 3]
+            target_ytd = seg[r, 4]
+            plan_days = seg[r, 5]
+            days = seg[r, 6]
+            prorate_caps = plan_flags[pl_, 0] != 0
+            prorate_draw = plan_flags[pl_, 1] != 0
+            total[:] = seg[r, 9]
+            for k in range(comp_start[r], comp_start[r + 1]):
+                g = comp_of[k]
+                if cown[g] != p:  # first touch of this slot for the participant
+                    cown[g] = p
+                    cyear[g] = -1
+                    carry[g, :] = 0
+                same_year = cyear[g] == yr
+                at = block_off[g] + comp_local[k]
+                rows = block_rows[g]
+                for v in range(n_v):
+                    gross = rated[at + column[g, v] * rows] + carry[g, v]
+                    ytd_in = cytd[g, v] if same_year else 0
+                    kind = comp_mech[g, 0, v]
                     carry_out = 0
                     capped = gross
                     if kind != 0:
-                        if comp_mech[g, v, 4] == 0:
+                        if comp_mech[g, 4, v] == 0:
                             room = _amount(
-                                kind, comp_mech[g, v, 1], comp_mech[g, v, 2], comp_mech[g, v, 3],
-                                target, plan_days, days, prorate_caps, half_even, bad,
-                            )  # fmt: skip
+                                kind,
+                                comp_mech[g, 1, v],
+                                comp_mech[g, 2, v],
+                                comp_mech[g, 3, v],
+                                target,
+                                plan_days,
+                                days,
+                                prorate_caps,
+                                half_even,
+                                bad,
+                            )
                         else:
                             room = (
                                 _ytd_amount(
                                     kind,
-                                    comp_mech[g, v, 1],
-                                    comp_mech[g, v, 2],
-                                    comp_mech[g, v, 3],
+                                    comp_mech[g, 1, v],
+                                    comp_mech[g, 2, v],
+                                    comp_mech[g, 3, v],
                                     target_ytd,
                                     half_even,
                                     bad,
-                                )  # fmt: skip
+                                )
                                 - ytd_in
                             )
                         limit = room if room > 0 else 0
                         if gross > limit:
                             capped = limit
-                        if comp_mech[g, v, 5] != 0:
+                        if comp_mech[g, 5, v] != 0:
                             carry_out = gross - capped
-                    fkind = comp_mech[g, v, 6]
                     payable = capped
+                    fkind = comp_mech[g, 6, v]
                     if fkind != 0:
                         minimum = _amount(
-                            fkind, comp_mech[g, v, 7], comp_mech[g, v, 8], comp_mech[g, v, 9],
-                            target, plan_days, days, prorate_caps, half_even, bad,
-                        )  # fmt: skip
+                            fkind,
+                            comp_mech[g, 7, v],
+                            comp_mech[g, 8, v],
+                            comp_mech[g, 9, v],
+                            target,
+                            plan_days,
+                            days,
+                            prorate_caps,
+                            half_even,
+                            bad,
+                        )
                         if minimum > capped:
                             payable = minimum
-                    carry[g] = carry_out
-                    cytd[g] = ytd_in + capped
-                    cyear[g] = yr
-                    total += payable
-                for k in range(k_max):
-                    kind = plan_caps[pl_, v, k, 0]
+                    carry[g, v] = carry_out
+                    cytd[g, v] = ytd_in + capped
+                    total[v] += payable
+                cyear[g] = yr
+            for k in range(k_max):
+                slot = pl_ * k_max + k
+                if pown[slot] != p:
+                    pown[slot] = p
+                    pyear[slot] = -1
+                    pcarry[slot, :] = 0
+                same_year = pyear[slot] == yr
+                touched = False
+                for v in range(n_v):
+                    kind = plan_caps[pl_, k, 0, v]
                     if kind == 0:
-                        break
-                    slot = pl_ * k_max + k
-                    ytd_in = pytd[slot] if pyear[slot] == yr else 0
-                    if plan_caps[pl_, v, k, 4] == 0:
+                        continue
+                    touched = True
+                    ytd_in = pytd[slot, v] if same_year else 0
+                    if plan_caps[pl_, k, 4, v] == 0:
                         room = _amount(
-                            kind, plan_caps[pl_, v, k, 1], plan_caps[pl_, v, k, 2],
-                            plan_caps[pl_, v, k, 3], target, plan_days, days, prorate_caps,
-                            half_even, bad,
-                        )  # fmt: skip
+                            kind,
+                            plan_caps[pl_, k, 1, v],
+                            plan_caps[pl_, k, 2, v],
+                            plan_caps[pl_, k, 3, v],
+                            target,
+                            plan_days,
+                            days,
+                            prorate_caps,
+                            half_even,
+                            bad,
+                        )
                     else:
                         room = (
                             _ytd_amount(
                                 kind,
-                                plan_caps[pl_, v, k, 1],
-                                plan_caps[pl_, v, k, 2],
-                                plan_caps[pl_, v, k, 3],
+                                plan_caps[pl_, k, 1, v],
+                                plan_caps[pl_, k, 2, v],
+                                plan_caps[pl_, k, 3, v],
                                 target_ytd,
                                 half_even,
                                 bad,
-                            )  # fmt: skip
+                            )
                             - ytd_in
                         )
-                    gross = total + pcarry[slot]
+                    gross = total[v] + pcarry[slot, v]
                     limit = room if room > 0 else 0
                     capped = gross if gross <= limit else limit
-                    pcarry[slot] = gross - capped if plan_caps[pl_, v, k, 5] != 0 else 0
-                    pytd[slot] = ytd_in + capped
+                    pcarry[slot, v] = gross - capped if plan_caps[pl_, k, 5, v] != 0 else 0
+                    pytd[slot, v] = ytd_in + capped
+                    total[v] = capped
+                if touched:
                     pyear[slot] = yr
-                    total = capped
-                for k in range(k_max):
-                    kind = plan_floors[pl_, v, k, 0]
+            for k in range(k_max):
+                for v in range(n_v):
+                    kind = plan_floors[pl_, k, 0, v]
                     if kind == 0:
-                        break
+                        continue
                     minimum = _amount(
-                        kind, plan_floors[pl_, v, k, 1], plan_floors[pl_, v, k, 2],
-                        plan_floors[pl_, v, k, 3], target, plan_days, days, prorate_caps,
-                        half_even, bad,
-                    )  # fmt: skip
-                    if minimum > total:
-                        total = minimum
-                kind = guarantee[pl_, v, 0]
-                if kind != 0 and seg[r, 7] != 0:
+                        kind,
+                        plan_floors[pl_, k, 1, v],
+                        plan_floors[pl_, k, 2, v],
+                        plan_floors[pl_, k, 3, v],
+                        target,
+                        plan_days,
+                        days,
+                        prorate_caps,
+                        half_even,
+                        bad,
+                    )
+                    total[v] = max(total[v], minimum)
+            if seg[r, 7] != 0:
+                for v in range(n_v):
+                    kind = guarantee[pl_, 0, v]
+                    if kind == 0:
+                        continue
                     minimum = _amount(
-                        kind, guarantee[pl_, v, 1], guarantee[pl_, v, 2], guarantee[pl_, v, 3],
-                        target, plan_days, days, prorate_draw, half_even, bad,
-                    )  # fmt: skip
-                    if minimum > total:
-                        total = minimum
+                        kind,
+                        guarantee[pl_, 1, v],
+                        guarantee[pl_, 2, v],
+                        guarantee[pl_, 3, v],
+                        target,
+                        plan_days,
+                        days,
+                        prorate_draw,
+                        half_even,
+                        bad,
+                    )
+                    total[v] = max(total[v], minimum)
+            in_term = seg[r, 8] != 0
+            group = seg[r, 10]
+            for v in range(n_v):
                 draw_paid = 0
                 recovered = 0
-                kind = draw[pl_, v, 0]
+                kind = draw[pl_, 0, v]
                 if kind != 0:
-                    in_term = seg[r, 8] != 0
                     owed = 0
                     if in_term:
                         owed = _amount(
-                            kind, draw[pl_, v, 1], draw[pl_, v, 2], draw[pl_, v, 3],
-                            target, plan_days, days, prorate_draw, half_even, bad,
-                        )  # fmt: skip
-                    if draw[pl_, v, 8] != 0 and not in_term:
-                        balance = 0  # forgiven at the end of the term
-                    positive = total if total > 0 else 0
+                            kind,
+                            draw[pl_, 1, v],
+                            draw[pl_, 2, v],
+                            draw[pl_, 3, v],
+                            target,
+                            plan_days,
+                            days,
+                            prorate_draw,
+                            half_even,
+                            bad,
+                        )
+                    elif draw[pl_, 8, v] != 0:
+                        balance[v] = 0  # forgiven at the end of the term
+                    t = total[v]
+                    positive = t if t > 0 else 0
                     draw_paid = owed - positive if owed > positive else 0
-                    keep = owed if (draw[pl_, v, 7] != 0 and in_term) else 0
-                    available = total - keep if total > keep else 0
-                    if draw[pl_, v, 5] != 0:
-                        lim = draw[pl_, v, 6] if draw[pl_, v, 6] > 0 else 0
+                    keep = owed if (draw[pl_, 7, v] != 0 and in_term) else 0
+                    available = t - keep if t > keep else 0
+                    if draw[pl_, 5, v] != 0:
+                        lim = draw[pl_, 6, v] if draw[pl_, 6, v] > 0 else 0
                         available = available if available < lim else lim
-                    if draw[pl_, v, 4] != 0:
-                        if draw_paid == 0 and seq >= draw[pl_, v, 9]:
-                            owed_back = balance if balance > 0 else 0
+                    if draw[pl_, 4, v] != 0:
+                        if draw_paid == 0 and seq >= draw[pl_, 9, v]:
+                            owed_back = balance[v] if balance[v] > 0 else 0
                             recovered = owed_back if owed_back < available else available
-                        balance = balance + draw_paid - recovered
-                out[v, seg[r, 10]] += total + draw_paid - recovered
+                        balance[v] = balance[v] + draw_paid - recovered
+                out[group, v] += total[v] + draw_paid - recovered

@@ -14,6 +14,7 @@ What is shared between the variants (``docs/whatif.md``):
 Example:
     >>> from pathlib import Path
     >>> from engine.whatif.shared import Workbench
+from engine.whatif.vector import VectorResult, VectorVariant, evaluate, prepare
     >>> bench = Workbench.load(Path("fixtures/sample"))
     >>> grid = [("rate_tables.ae-commission.tiers[0].rate", ["5%", "6%"])]
     >>> s = sweep(bench, Path("rules/sample.yaml"), grid)
@@ -32,6 +33,7 @@ from typing import Any
 import polars as pl
 
 from engine.calc.exact import round_div_expr
+from engine.calc.payouts import CalcResult
 from engine.errors import EngineError
 from engine.loading import Dataset
 from engine.money import RoundingMode
@@ -42,6 +44,7 @@ from engine.whatif import metrics
 from engine.whatif.params import QUOTA_SCALE, parse_value, scale_ppm, with_value
 from engine.whatif.scope import affected_plans
 from engine.whatif.shared import Workbench
+from engine.whatif.vector import VectorResult, VectorVariant, evaluate, prepare
 
 __all__ = ["Sweep", "Variant", "scaled_quotas", "sweep", "variants"]
 
@@ -169,7 +172,68 @@ def _payouts(bench: Workbench, v: Variant, base: Variant, base_pay: pl.DataFrame
     return pl.concat([kept, fresh])
 
 
-def sweep(bench: Workbench, rules: Path, grid: Grid, *, scoped: bool = True) -> Sweep:
+def _by_currency(delta: pl.DataFrame) -> list[tuple[str, int, int, int, int]]:
+    """(currency, base total, total, winners, losers) from a :func:`metrics.deltas` frame."""
+    by_ccy = delta.group_by("currency").agg(
+        pl.col("baseline_cents").sum(),
+        pl.col("candidate_cents").sum(),
+        (pl.col("delta_cents") > 0).sum().alias("winners"),
+        (pl.col("delta_cents") < 0).sum().alias("losers"),
+    )
+    return [
+        (
+            r["currency"],
+            int(r["baseline_cents"]),
+            int(r["candidate_cents"]),
+            r["winners"],
+            r["losers"],
+        )
+        for r in by_ccy.sort("currency").iter_rows(named=True)
+    ]
+
+
+def _vector_currency(
+    base_per: pl.DataFrame, result: VectorResult, number: int
+) -> list[tuple[str, int, int, int, int]]:
+    """:func:`_by_currency` of a vector variant: the base, with the folded groups' changes."""
+    change = result.groups.select(
+        "currency",
+        pl.Series("_d", result.values[number] - result.base, dtype=pl.Int64),
+    )
+    moved = change.group_by("currency").agg(
+        pl.col("_d").sum().alias("_sum"),
+        (pl.col("_d") > 0).sum().alias("winners"),
+        (pl.col("_d") < 0).sum().alias("losers"),
+    )
+    totals = base_per.group_by("currency").agg(pl.col("payable_cents").sum().alias("_base"))
+    joined = totals.join(moved, on="currency", how="left").sort("currency")
+    return [
+        (
+            r["currency"],
+            int(r["_base"]),
+            int(r["_base"]) + int(r["_sum"] or 0),
+            int(r["winners"] or 0),
+            int(r["losers"] or 0),
+        )
+        for r in joined.iter_rows(named=True)
+    ]
+
+
+def _vector(bench: Workbench, points: list[Variant], base_calc: CalcResult) -> VectorResult:
+    """Evaluate every point the vector path supports (:mod:`engine.whatif.vector`)."""
+    as_vector = [VectorVariant(v.number, v.ruleset, v.data, v.quota_scale_ppm) for v in points]
+    shared = prepare(bench.dataset, as_vector[0], base_calc)
+    return evaluate(shared, as_vector)
+
+
+def sweep(
+    bench: Workbench,
+    rules: Path,
+    grid: Grid,
+    *,
+    scoped: bool = True,
+    vector: bool = True,
+) -> Sweep:
     """Evaluate every variant of the grid over the workbench's data.
 
     Args:
@@ -178,59 +242,69 @@ def sweep(bench: Workbench, rules: Path, grid: Grid, *, scoped: bool = True) -> 
         grid: (parameter path, values) pairs; every combination is a variant.
         scoped: recalculate only the participants a variant can change
             (:mod:`engine.whatif.scope`); False recalculates everyone for every variant.
+        vector: evaluate the variants the vector path supports in one pass
+            (:mod:`engine.whatif.vector`); the others (and all, when False) run the full
+            calculation. The table's ``path`` column says which path each variant took.
     """
     before = bench.credit_passes
     points = variants(rules, grid)
     paths = [p for p, _ in grid]
-    base_per: pl.DataFrame | None = None
-    base_pay = pl.DataFrame()
+    base_calc = bench.calculate(points[0].ruleset)
+    base_pay = base_calc.payouts
+    base_per = metrics.per_payouts(base_pay, bench.dataset)
+    fast = _vector(bench, points, base_calc) if vector and len(points) > 1 else None
     rows: list[dict[str, Any]] = []
     seen: dict[tuple[str, int], pl.DataFrame] = {}
     for v in points:
         same = (canonical_json(v.data), v.quota_scale_ppm)  # "8%" twice: calculated once
-        if same in seen:
-            pay = seen[same]
-        elif v.number == 0 or not scoped:
-            dataset = scaled_quotas(bench.dataset, v.quota_scale_ppm, v.ruleset)
-            pay = bench.calculate(v.ruleset, dataset).payouts
-            if v.number == 0:
-                base_pay = pay
+        path, reason = "full", ""
+        if v.number == 0:
+            pay = base_pay
+            seen[same] = pay
+            figures = _by_currency(metrics.deltas(base_per, base_per))
+            path = "base"
+        elif fast is not None and v.number in fast.values:
+            figures = _vector_currency(base_per, fast, v.number)
+            path = "vector"
         else:
-            pay = _payouts(bench, v, points[0], base_pay)
-        seen[same] = pay
-        per = metrics.per_payouts(pay, bench.dataset)
-        if base_per is None:
-            base_per = per
-        delta = metrics.deltas(base_per, per)
-        by_ccy = delta.group_by("currency").agg(
-            pl.col("baseline_cents").sum(),
-            pl.col("candidate_cents").sum(),
-            (pl.col("delta_cents") > 0).sum().alias("winners"),
-            (pl.col("delta_cents") < 0).sum().alias("losers"),
-        )
+            if fast is not None:
+                reason = fast.reasons.get(v.number, "")
+            if same in seen:
+                pay = seen[same]
+            elif not scoped:
+                dataset = scaled_quotas(bench.dataset, v.quota_scale_ppm, v.ruleset)
+                pay = bench.calculate(v.ruleset, dataset).payouts
+            else:
+                pay = _payouts(bench, v, points[0], base_pay)
+            seen[same] = pay
+            figures = _by_currency(
+                metrics.deltas(base_per, metrics.per_payouts(pay, bench.dataset))
+            )
         shown = dict(v.values)
-        for r in by_ccy.sort("currency").iter_rows(named=True):
-            base_total, total = int(r["baseline_cents"]), int(r["candidate_cents"])
+        for currency, base_total, total, winners, losers in figures:
             change = total - base_total
             rows.append(
                 {
                     "variant": v.number,
                     "parameters": v.label,
                     **{p: shown.get(p, "") for p in paths},
-                    "currency": r["currency"],
+                    "currency": currency,
                     "total_cents": total,
                     "delta_cents": change,
                     "delta_ppm": (change * 1_000_000 + base_total // 2) // base_total
                     if base_total > 0
                     else None,
-                    "winners": int(r["winners"]),
-                    "losers": int(r["losers"]),
+                    "winners": winners,
+                    "losers": losers,
+                    "path": path,
+                    "fallback_reason": reason,
                 }
             )
     schema: dict[str, Any] = {"variant": pl.Int64, "parameters": pl.Utf8}
     schema |= dict.fromkeys(paths, pl.Utf8)
     schema |= {"currency": pl.Utf8, "total_cents": pl.Int64, "delta_cents": pl.Int64}
     schema |= {"delta_ppm": pl.Int64, "winners": pl.Int64, "losers": pl.Int64}
+    schema |= {"path": pl.Utf8, "fallback_reason": pl.Utf8}
     table = pl.DataFrame(rows, schema=schema, orient="row")
     return Sweep(table, paths, bench.credit_passes - before)
 

@@ -25,6 +25,7 @@ the others keep the base payouts.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -111,6 +112,28 @@ class Shared:
     calc: CalcResult
     segments: pl.DataFrame
     _scaled: dict[int, pl.DataFrame] = field(default_factory=dict)
+    _tables: dict[int, dict[str, str]] = field(default_factory=dict)
+    _checked: dict[int, tuple[str | None, set[str]]] = field(default_factory=dict)
+    _reach: dict[frozenset[str], tuple[set[str], bool]] = field(default_factory=dict)
+
+    def tables_json(self, v: VectorVariant) -> dict[str, str]:
+        """The variant's rate tables as canonical JSON by name (computed once per variant)."""
+        found = self._tables.get(v.number)
+        if found is None:
+            found = self._tables[v.number] = _tables_json(v.ruleset)
+        return found
+
+    def reach(self, plans: set[str]) -> tuple[set[str], bool]:
+        """Every plan of the participants on ``plans``; whether one is on a plan twice a period."""
+        key = frozenset(plans)
+        found = self._reach.get(key)
+        if found is None:
+            seg = self.segments
+            who = seg.filter(pl.col("plan_id").is_in(sorted(plans))).select("participant_id")
+            theirs = seg.join(who.unique(), on="participant_id", how="semi")
+            twice = bool(theirs.select(_SEG).is_duplicated().any())
+            found = self._reach[key] = (set(theirs["plan_id"].unique().to_list()), twice)
+        return found
 
 
 @dataclass(frozen=True)
@@ -124,12 +147,14 @@ class VectorResult:
         base: the base calculation's payable per group.
         values: variant number -> payable per group (aligned with ``groups``).
         reasons: variant number -> why it is not on the vector path (the caller falls back).
+        seconds: wall time of each step (``check``, ``prepare``, ``rate``, ``fold``).
     """
 
     groups: pl.DataFrame
     base: IntArray
     values: dict[int, IntArray]
     reasons: dict[int, str]
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def _segments(dataset: Dataset, ruleset: RuleSet) -> pl.DataFrame:
@@ -251,20 +276,25 @@ def _reads_scaled(ruleset: RuleSet, name: str) -> bool:
 def _rating_reason(rs: RuleSet, plan: Plan, comp: Component, scaled: bool) -> str | None:
     """Why a component cannot be rated again from the shared measures, or None."""
     where = f"plan {plan.id} component {comp.name}"
-    if settings_of(rs).rounding_point != "component":
-        return f"rounding point {settings_of(rs).rounding_point} (the vector path rounds per component)"
+    point = settings_of(rs).rounding_point
+    if point != "component":
+        return f"rounding point {point} (the vector path rounds per component)"
     table = {t.name: t for t in rs.rate_tables}[comp.rate_table]
     if table.kind not in RATED_KINDS:
         return f"{where}: rate table kind {table.kind}"
-    if isinstance(table, TieredTable) and (table.by or table.overrides or table.base == "attribute"):
+    if isinstance(table, TieredTable) and (
+        table.by or table.overrides or table.base == "attribute"
+    ):
         return f"{where}: rate table {table.name} has overrides or an attribute base"
     if scaled:
         if comp.modifier is not None and _reads_scaled(rs, comp.modifier.measure):
             return f"{where}: quota_scale with a modifier on an attainment"
         for name in (comp.measure, comp.tier_measure, *(g.measure for g in comp.gates)):
-            if name is not None and isinstance(
-                measures_by_name(list(rs.measures)).get(name), FormulaMeasure
-            ) and _reads_scaled(rs, name):
+            if (
+                name is not None
+                and isinstance(measures_by_name(list(rs.measures)).get(name), FormulaMeasure)
+                and _reads_scaled(rs, name)
+            ):
                 return f"{where}: quota_scale with a formula measure on an attainment"
     return None
 
@@ -275,18 +305,25 @@ def _scale_plans(rs: RuleSet) -> set[str]:
     return {p.id for p in rs.plans if plan_measures(p, list(rs.measures)) & names}
 
 
+def _tables_json(ruleset: RuleSet) -> dict[str, str]:
+    return {t.name: canonical_json(t.model_dump(mode="json")) for t in ruleset.rate_tables}
+
+
 def _table_changed(shared: Shared, v: VectorVariant, name: str) -> bool:
-    base = {t.name: t for t in shared.base.ruleset.rate_tables}
-    mine = {t.name: t for t in v.ruleset.rate_tables}
-    if name not in base or name not in mine:
-        return True
-    return canonical_json(base[name].model_dump(mode="json")) != canonical_json(
-        mine[name].model_dump(mode="json")
-    )
+    base = shared.tables_json(shared.base)
+    mine = shared.tables_json(v)
+    return name not in base or name not in mine or base[name] != mine[name]
 
 
 def _check(shared: Shared, v: VectorVariant) -> tuple[str | None, set[str]]:
     """(why not supported or None, the plans whose payouts may differ from the base)."""
+    found = shared._checked.get(v.number)
+    if found is None:
+        found = shared._checked[v.number] = _check_once(shared, v)
+    return found
+
+
+def _check_once(shared: Shared, v: VectorVariant) -> tuple[str | None, set[str]]:
     base = shared.base
     changed = affected_plans(base.data, v.data)
     if changed is None:
@@ -331,19 +368,17 @@ def unsupported(shared: Shared, variants: Sequence[VectorVariant]) -> dict[int, 
     fold pays (``docs/whatif.md``).
     """
     reasons: dict[int, str] = {}
-    seg = shared.segments
     for v in variants:
         reason, plans = _check(shared, v)
         if reason is None and plans:
-            who = seg.filter(pl.col("plan_id").is_in(sorted(plans))).select("participant_id")
-            theirs = seg.join(who.unique(), on="participant_id", how="semi")
+            reached, twice = shared.reach(plans)
             on = {p.id: p for p in v.ruleset.plans}
-            for pid in sorted(set(theirs["plan_id"].unique().to_list())):
+            for pid in sorted(reached):
                 reason = _fold_reason(on[pid])
                 if reason:
                     reason = f"a participant it changes is on a plan outside the subset: {reason}"
                     break
-            if reason is None and theirs.select(_SEG).is_duplicated().any():
+            if reason is None and twice:
                 reason = "a participant is on the same plan twice in one period"
         if reason is not None:
             reasons[v.number] = reason
@@ -385,7 +420,7 @@ def _scaled_measures(shared: Shared, ppm: int) -> pl.DataFrame:
         rows = frame.filter(pl.col("measure") == m.name)
         quota = (
             rows.select(keys)
-            .join(window_map(tables["calendar"], base_def.window), on="period", how="inner")  # type: ignore[arg-type]
+            .join(window_map(tables["calendar"], base_def.window), on="period", how="inner")
             .join(per_period.rename({"period": "source"}), on=["participant_id", "source"])
             .group_by(keys)
             .agg(pl.col("quota_e2").sum().cast(pl.Int64).alias("_q"))
@@ -399,8 +434,16 @@ def _scaled_measures(shared: Shared, ppm: int) -> pl.DataFrame:
             rows.join(quota, on=keys, how="left")
             .join(attained, on=keys, how="left")
             .with_columns(
-                pl.when(has).then(pl.col("_bn")).otherwise(0 if zero else None).cast(pl.Int64).alias("num"),
-                pl.when(has).then(pl.col("_q")).otherwise(1 if zero else None).cast(pl.Int64).alias("den"),
+                pl.when(has)
+                .then(pl.col("_bn"))
+                .otherwise(0 if zero else None)
+                .cast(pl.Int64)
+                .alias("num"),
+                pl.when(has)
+                .then(pl.col("_q"))
+                .otherwise(1 if zero else None)
+                .cast(pl.Int64)
+                .alias("den"),
                 pl.col("_q").alias("quota_e2"),
             )
             .select(frame.columns)
@@ -410,7 +453,7 @@ def _scaled_measures(shared: Shared, ppm: int) -> pl.DataFrame:
     return frame
 
 
-def _rows_for(shared: Shared, plan: Plan, comp: Component, block: pl.DataFrame, ppm: int) -> pl.DataFrame:
+def _rows_for(shared: Shared, comp: Component, block: pl.DataFrame, ppm: int) -> pl.DataFrame:
     """The rating rows of a component's block (tier base, paid measure, gates) at a scale."""
     if ppm == _ONE:
         return block.select(
@@ -456,7 +499,7 @@ def _ratio(value: Any) -> tuple[int, int]:
     return int(value.scaleb(places)), 10**places
 
 
-def _rated_cents(shared: Shared, v: VectorVariant, plan: Plan, comp: Component, rows: pl.DataFrame) -> IntArray:
+def _rated_cents(v: VectorVariant, comp: Component, rows: pl.DataFrame) -> IntArray:
     """A component's rated cents per row (in ``rows`` order), as the incentive stage rates."""
     rs = v.ruleset
     settings = settings_of(rs)
@@ -484,12 +527,13 @@ def _rated_cents(shared: Shared, v: VectorVariant, plan: Plan, comp: Component, 
     if comp.modifier is not None:
         value = round_div_expr(value * pl.col("modifier_ppm"), _ONE, mode)
     changed = pl.col("plan_days") < pl.col("active_days")
-    value = pl.when(changed).then(
-        round_div_expr(value * pl.col("plan_days"), pl.col("active_days"), mode)
-    ).otherwise(value)
-    earned = (
-        rows.join(rated, on=KEYS, how="left", maintain_order="left")
-        .select(pl.when(pl.col("gate_passed")).then(value).otherwise(0).cast(pl.Int64).alias("e"))
+    value = (
+        pl.when(changed)
+        .then(round_div_expr(value * pl.col("plan_days"), pl.col("active_days"), mode))
+        .otherwise(value)
+    )
+    earned = rows.join(rated, on=KEYS, how="left", maintain_order="left").select(
+        pl.when(pl.col("gate_passed")).then(value).otherwise(0).cast(pl.Int64).alias("e")
     )
     return round_to_cents(earned["e"].to_numpy(), mode).astype(np.int64)
 
@@ -562,6 +606,261 @@ def _terms(seg: pl.DataFrame, plans: dict[str, Plan]) -> pl.DataFrame:
     return seg.with_columns(g_expr.alias("_g_term"), d_expr.alias("_d_term"))
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """The segments folded (sorted in fold order) and their output groups."""
+
+    seg: pl.DataFrame
+    groups: pl.DataFrame
+    base: IntArray
+    incentives: pl.DataFrame
+
+
+def _batch(shared: Shared, plans: set[str], grain: str) -> _Batch:
+    """Every segment of the participants on ``plans``, with groups and base payables."""
+    seg_all = shared.segments
+    who = seg_all.filter(pl.col("plan_id").is_in(sorted(plans))).select("participant_id").unique()
+    seg = seg_all.join(who, on="participant_id", how="semi").sort(_SEG)
+    base_plans = {p.id: p for p in shared.base.ruleset.plans}
+    seg = _terms(seg.with_row_index("_r"), base_plans)
+    keys = ["participant_id", "currency"]
+    if grain == "segment":
+        keys = ["participant_id", "period", "plan_id", "currency"]
+    groups = seg.select(keys).unique().sort(keys).with_row_index("_gi")
+    seg = seg.join(groups, on=keys, how="left", maintain_order="left")
+    payouts = shared.calc.payouts.join(who, on="participant_id", how="semi")
+    paid = payouts.group_by(keys).agg(pl.col("payable_cents").sum().alias("_b"))
+    base = groups.join(paid, on=keys, how="left").sort("_gi")["_b"].fill_null(0).to_numpy()
+    incentives = shared.calc.incentives.join(who, on="participant_id", how="semi")
+    spif = (
+        incentives.filter(pl.col("line") == "spif")
+        .group_by("participant_id", "period", "plan_id")
+        .agg(pl.col("rated_cents").sum().alias("_spif"))
+    )
+    seg = seg.join(
+        spif, on=["participant_id", "period", "plan_id"], how="left", maintain_order="left"
+    )
+    return _Batch(seg, groups.drop("_gi"), base.astype(np.int64), incentives)
+
+
+@dataclass(frozen=True)
+class _Rated:
+    """Rated cents of every component block and each variant's column in it."""
+
+    comps: list[tuple[Plan, Component]]
+    rated: IntArray
+    block_off: IntArray
+    block_rows: IntArray
+    column: IntArray
+    comp_rows: pl.DataFrame
+
+
+def _scaled_component(v: VectorVariant, plans: set[str], plan: Plan, comp: Component) -> bool:
+    return (
+        v.quota_scale_ppm != _ONE
+        and plan.id in plans
+        and any(
+            _reads_scaled(v.ruleset, n)
+            for n in (comp.measure, comp.tier_measure, *(x.measure for x in comp.gates))
+            if n is not None
+        )
+    )
+
+
+def _rate_all(
+    shared: Shared, batch: _Batch, chosen: list[VectorVariant], plans_of: dict[int, set[str]]
+) -> _Rated:
+    """Rate each component once per distinct (table, quota scale) among the variants."""
+    base_plans = {p.id: p for p in shared.base.ruleset.plans}
+    plan_ids = sorted(batch.seg["plan_id"].unique().to_list())
+    comps = [(base_plans[pid], c) for pid in plan_ids for c in base_plans[pid].components]
+    targets = batch.seg.select(
+        "participant_id", "period", "plan_id", pl.col("target").alias("target_cents")
+    )
+    by_number = {v.number: {p.id: p for p in v.ruleset.plans} for v in chosen}
+    column = np.zeros((len(comps), len(chosen)), dtype=np.int64)
+    block_off = np.zeros(len(comps), dtype=np.int64)
+    block_rows = np.zeros(len(comps), dtype=np.int64)
+    flat: list[IntArray] = []
+    comp_rows: list[pl.DataFrame] = []
+    offset = 0
+    for g, (plan, comp) in enumerate(comps):
+        block = (
+            batch.incentives.filter(
+                (pl.col("plan_id") == plan.id)
+                & (pl.col("component") == comp.name)
+                & (pl.col("line") == "component")
+            )
+            .join(targets, on=["participant_id", "period", "plan_id"], how="left")
+            .with_row_index("_local")
+        )
+        comp_rows.append(
+            block.select(
+                "participant_id", "period", "plan_id", "_local", pl.lit(g, pl.Int64).alias("_g")
+            )
+        )
+        block_off[g] = offset
+        block_rows[g] = block.height
+        keys: dict[tuple[str, int], int] = {("", _ONE): 0}
+        flat.append(block["rated_cents"].to_numpy().astype(np.int64))
+        offset += block.height
+        for j, v in enumerate(chosen):
+            vcomp = next(c for c in by_number[v.number][plan.id].components if c.name == comp.name)
+            changed = _table_changed(shared, v, vcomp.rate_table)
+            scaled = _scaled_component(v, plans_of[v.number], plan, comp)
+            key = (
+                shared.tables_json(v)[vcomp.rate_table] if changed else "",
+                v.quota_scale_ppm if scaled else _ONE,
+            )
+            if key not in keys:
+                rows = _rows_for(shared, vcomp, block, key[1])
+                flat.append(_rated_cents(v, vcomp, rows))
+                offset += block.height
+                keys[key] = len(keys)
+            column[g, j] = keys[key]
+    rated = np.ascontiguousarray(np.concatenate(flat)) if flat else np.zeros(0, np.int64)
+    rows_frame = (
+        pl.concat(comp_rows)
+        if comp_rows
+        else pl.DataFrame(
+            schema={
+                "participant_id": pl.Utf8,
+                "period": pl.Utf8,
+                "plan_id": pl.Utf8,
+                "_local": pl.UInt32,
+                "_g": pl.Int64,
+            }
+        )
+    )
+    return _Rated(comps, rated, block_off, block_rows, column, rows_frame)
+
+
+@dataclass(frozen=True)
+class _Mechanics:
+    """The kernel's mechanic arrays (see :func:`engine.kernels.sweep.fold_variants`)."""
+
+    comp: IntArray
+    plan_caps: IntArray
+    plan_floors: IntArray
+    guarantee: IntArray
+    draw: IntArray
+    flags: IntArray
+
+
+def _mechanics(
+    shared: Shared,
+    comps: list[tuple[Plan, Component]],
+    plan_ids: list[str],
+    chosen: list[VectorVariant],
+) -> _Mechanics:
+    n_v, n_p = len(chosen), len(plan_ids)
+    comp = np.zeros((len(comps), len(CAP_FIELDS) + len(FLOOR_FIELDS), n_v), dtype=np.int64)
+    caps = np.zeros((n_p, MAX_PLAN_MECHANICS, len(CAP_FIELDS), n_v), dtype=np.int64)
+    floors = np.zeros((n_p, MAX_PLAN_MECHANICS, len(FLOOR_FIELDS), n_v), dtype=np.int64)
+    guarantee = np.zeros((n_p, len(FLOOR_FIELDS), n_v), dtype=np.int64)
+    draw = np.zeros((n_p, len(DRAW_FIELDS), n_v), dtype=np.int64)
+    cal = calendar_frame(shared.dataset.tables["calendar"])
+    seq_of = dict(zip(cal["period"].to_list(), cal["seq"].to_list(), strict=True))
+    base_plans = {p.id: p for p in shared.base.ruleset.plans}
+    flags = np.array(
+        [
+            [int(base_plans[pid].proration.caps), int(base_plans[pid].proration.draw)]
+            for pid in plan_ids
+        ],
+        dtype=np.int64,
+    ).reshape(n_p, 2)
+    for j, v in enumerate(chosen):
+        mine = {p.id: p for p in v.ruleset.plans}
+        for g, (plan, c) in enumerate(comps):
+            vcomp = next(x for x in mine[plan.id].components if x.name == c.name)
+            comp[g, :, j] = [*_cap_fields(vcomp.cap), *_amount_fields(vcomp.floor)]
+        for i, pid in enumerate(plan_ids):
+            vplan = mine[pid]
+            for k, cap in enumerate(vplan.caps):
+                caps[i, k, :, j] = _cap_fields(cap)
+            for k, fl in enumerate(vplan.floors):
+                floors[i, k, :, j] = _amount_fields(fl)
+            guarantee[i, :, j] = _amount_fields(vplan.guarantee)
+            draw[i, :, j] = _draw_fields(vplan.draw, seq_of)
+    return _Mechanics(comp, caps, floors, guarantee, draw, flags)
+
+
+def _fold(
+    batch: _Batch,
+    rated: _Rated,
+    *,
+    mech: _Mechanics,
+    plan_ids: list[str],
+    half_even: bool,
+    threads: int,
+) -> tuple[IntArray, int]:
+    """Run the kernel over the batch; ``(payables (groups x variants), overflow count)``."""
+    seg = batch.seg
+    crs = rated.comp_rows.join(
+        seg.select("participant_id", "period", "plan_id", "_r"),
+        on=["participant_id", "period", "plan_id"],
+    ).sort("_r", "_g")
+    counts = crs.group_by("_r").agg(pl.len().alias("_n"))
+    per_seg = seg.select("_r").join(counts, on="_r", how="left").sort("_r")["_n"].fill_null(0)
+    comp_start = np.zeros(seg.height + 1, dtype=np.int64)
+    comp_start[1:] = np.cumsum(per_seg.to_numpy())
+    years = {y: i for i, y in enumerate(sorted(seg["year"].unique().to_list()))}
+    index = {pid: i for i, pid in enumerate(plan_ids)}
+    seg_arr = np.ascontiguousarray(
+        seg.select(
+            pl.col("plan_id").replace_strict(index, return_dtype=pl.Int64),
+            pl.col("seq").cast(pl.Int64),
+            pl.col("year").replace_strict(years, return_dtype=pl.Int64),
+            pl.col("target").cast(pl.Int64),
+            pl.col("target_ytd").cast(pl.Int64),
+            pl.col("plan_days").cast(pl.Int64),
+            pl.col("days").cast(pl.Int64),
+            pl.col("_g_term").cast(pl.Int64),
+            pl.col("_d_term").cast(pl.Int64),
+            pl.col("_spif").fill_null(0).cast(pl.Int64),
+            pl.col("_gi").cast(pl.Int64),
+        ).to_numpy(),
+        dtype=np.int64,
+    )
+    sizes = seg.group_by("participant_id", maintain_order=True).agg(pl.len().alias("_n"))
+    part_start = np.zeros(sizes.height + 1, dtype=np.int64)
+    part_start[1:] = np.cumsum(sizes["_n"].to_numpy())
+    out = np.zeros((batch.groups.height, rated.column.shape[1]), dtype=np.int64)
+    n_parts = sizes.height
+    edges = np.linspace(0, n_parts, max(1, min(threads, n_parts)) + 1).astype(np.int64)
+    bads = [np.zeros(1, dtype=np.int64) for _ in range(len(edges) - 1)]
+    comp_of = np.ascontiguousarray(crs["_g"].to_numpy(), dtype=np.int64)
+    comp_local = np.ascontiguousarray(crs["_local"].to_numpy(), dtype=np.int64)
+
+    def run(t: int) -> None:
+        fold_variants(
+            int(edges[t]),
+            int(edges[t + 1]),
+            part_start,
+            seg_arr,
+            comp_start,
+            comp_of,
+            comp_local,
+            rated.rated,
+            rated.block_off,
+            rated.block_rows,
+            rated.column,
+            mech.comp,
+            mech.plan_caps,
+            mech.plan_floors,
+            mech.guarantee,
+            mech.draw,
+            mech.flags,
+            half_even,
+            out,
+            bads[t],
+        )
+
+    with ThreadPoolExecutor(max_workers=max(1, len(edges) - 1)) as pool:
+        list(pool.map(run, range(len(edges) - 1)))
+    return out, sum(int(b[0]) for b in bads)
+
+
 def evaluate(
     shared: Shared,
     variants: Sequence[VectorVariant],
@@ -576,192 +875,47 @@ def evaluate(
         variants: the variants (the base may be among them).
         grain: ``participant`` (per participant and currency) or ``segment`` (per
             participant, period and plan).
-        threads: threads the fold runs in (variants split between them).
+        threads: threads the fold runs in (participants split between them).
 
     Returns:
         The payables, and the reason for each variant left to the caller.
     """
+    clock = time.perf_counter()
+    seconds: dict[str, float] = {}
     reasons = unsupported(shared, variants)
+    seconds["check"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     chosen = [v for v in variants if v.number not in reasons]
     if chosen and all(v.number != shared.base.number for v in chosen):
         chosen = [shared.base, *chosen]  # folded too: the guard below
-    plans_by_variant = {v.number: _check(shared, v)[1] for v in chosen}
-    touched = set().union(*plans_by_variant.values()) if plans_by_variant else set()
-    seg_all = shared.segments
-    who = seg_all.filter(pl.col("plan_id").is_in(sorted(touched))).select("participant_id").unique()
-    seg = seg_all.join(who, on="participant_id", how="semi").sort(_SEG)
-    base_rs = shared.base.ruleset
-    base_plans = {p.id: p for p in base_rs.plans}
-    seg = _terms(seg.with_row_index("_r"), base_plans)
-    payouts = shared.calc.payouts.join(who, on="participant_id", how="semi")
-    if grain == "segment":
-        group_keys = ["participant_id", "period", "plan_id", "currency"]
-    else:
-        group_keys = ["participant_id", "currency"]
-    groups = seg.select(group_keys).unique(maintain_order=True).sort(group_keys)
-    groups = groups.with_row_index("_gi")
-    seg = seg.join(groups, on=group_keys, how="left", maintain_order="left")
-    base_group = (
-        groups.join(
-            payouts.group_by(group_keys).agg(pl.col("payable_cents").sum().alias("_b")),
-            on=group_keys,
-            how="left",
-        )
-        .sort("_gi")["_b"]
-        .fill_null(0)
-        .to_numpy()
-        .astype(np.int64)
+    plans_of = {v.number: _check(shared, v)[1] for v in chosen}
+    touched = set().union(*plans_of.values()) if plans_of else set()
+    batch = _batch(shared, touched, grain)
+    seconds["prepare"] = time.perf_counter() - clock
+    if not chosen or batch.seg.height == 0:
+        values = {v.number: batch.base.copy() for v in chosen}
+        return VectorResult(batch.groups, batch.base, values, reasons, seconds)
+    clock = time.perf_counter()
+    rated = _rate_all(shared, batch, chosen, plans_of)
+    seconds["rate"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    plan_ids = sorted(batch.seg["plan_id"].unique().to_list())
+    mech = _mechanics(shared, rated.comps, plan_ids, chosen)
+    half_even = settings_of(shared.base.ruleset).rounding_mode is RoundingMode.HALF_EVEN
+    seconds["prepare"] += time.perf_counter() - clock
+    clock = time.perf_counter()
+    out, overflow = _fold(
+        batch, rated, mech=mech, plan_ids=plan_ids, half_even=half_even, threads=threads
     )
-    groups_out = groups.drop("_gi")
-    if not chosen or seg.height == 0:
-        values = {v.number: base_group.copy() for v in chosen}
-        return VectorResult(groups_out, base_group, values, reasons)
-
-    incentives = shared.calc.incentives.join(who, on="participant_id", how="semi")
-    spif = incentives.filter(pl.col("line") == "spif").group_by(
-        "participant_id", "period", "plan_id"
-    ).agg(pl.col("rated_cents").sum().alias("_spif"))
-    seg = seg.join(spif, on=["participant_id", "period", "plan_id"], how="left", maintain_order="left")
-    plan_ids = sorted(seg["plan_id"].unique().to_list())
-    plan_index = {pid: i for i, pid in enumerate(plan_ids)}
-    years = sorted(seg["year"].unique().to_list())
-    # components: one block per (plan, component) of the base incentive rows
-    comps: list[tuple[Plan, Component]] = [
-        (base_plans[pid], c) for pid in plan_ids for c in base_plans[pid].components
-    ]
-    comp_rows: list[pl.DataFrame] = []
-    blocks: list[pl.DataFrame] = []
-    targets = seg.select("participant_id", "period", "plan_id", pl.col("target").alias("target_cents"))
-    for g, (plan, comp) in enumerate(comps):
-        block = (
-            incentives.filter(
-                (pl.col("plan_id") == plan.id)
-                & (pl.col("component") == comp.name)
-                & (pl.col("line") == "component")
-            )
-            .join(targets, on=["participant_id", "period", "plan_id"], how="left")
-            .with_row_index("_local")
-        )
-        blocks.append(block)
-        comp_rows.append(
-            block.select(
-                "participant_id", "period", "plan_id", "_local", pl.lit(g, pl.Int64).alias("_g")
-            )
-        )
-    n_v = len(chosen)
-    columns = np.zeros((len(comps), n_v), dtype=np.int64)
-    flat: list[IntArray] = []
-    block_off = np.zeros(len(comps), dtype=np.int64)
-    block_rows = np.zeros(len(comps), dtype=np.int64)
-    offset = 0
-    for g, (plan, comp) in enumerate(comps):
-        block = blocks[g]
-        block_off[g] = offset
-        block_rows[g] = block.height
-        keys: dict[tuple[str, int], int] = {("", _ONE): 0}
-        flat.append(block["rated_cents"].to_numpy().astype(np.int64))
-        offset += block.height
-        for j, v in enumerate(chosen):
-            mine = {p.id: p for p in v.ruleset.plans}[plan.id]
-            vcomp = next(c for c in mine.components if c.name == comp.name)
-            scaled = v.quota_scale_ppm != _ONE and plan.id in plans_by_variant[v.number] and any(
-                _reads_scaled(v.ruleset, n)
-                for n in (comp.measure, comp.tier_measure, *(x.measure for x in comp.gates))
-                if n is not None
-            )
-            table_key = (
-                canonical_json(
-                    {t.name: t for t in v.ruleset.rate_tables}[vcomp.rate_table].model_dump(mode="json")
-                )
-                if _table_changed(shared, v, vcomp.rate_table)
-                else ""
-            )
-            key = (table_key, v.quota_scale_ppm if scaled else _ONE)
-            if key not in keys:
-                rows = _rows_for(shared, mine, vcomp, block, key[1])
-                flat.append(_rated_cents(shared, v, mine, vcomp, rows))
-                offset += block.height
-                keys[key] = len(keys)
-            columns[g, j] = keys[key]
-    rated = np.ascontiguousarray(np.concatenate(flat)) if flat else np.zeros(0, np.int64)
-    # component rows in fold order: segment order, then the plan's component order
-    crs = (
-        pl.concat(comp_rows)
-        .join(seg.select("participant_id", "period", "plan_id", "_r"), on=["participant_id", "period", "plan_id"])
-        .sort("_r", "_g")
-    )
-    counts = crs.group_by("_r").agg(pl.len().alias("_n"))
-    per_seg = seg.select("_r").join(counts, on="_r", how="left").sort("_r")["_n"].fill_null(0)
-    comp_start = np.zeros(seg.height + 1, dtype=np.int64)
-    comp_start[1:] = np.cumsum(per_seg.to_numpy())
-    comp_of = crs["_g"].to_numpy().astype(np.int64)
-    comp_local = crs["_local"].to_numpy().astype(np.int64)
-    # mechanics per variant
-    comp_mech = np.zeros((len(comps), n_v, len(CAP_FIELDS) + len(FLOOR_FIELDS)), dtype=np.int64)
-    n_p = len(plan_ids)
-    plan_caps = np.zeros((n_p, n_v, MAX_PLAN_MECHANICS, len(CAP_FIELDS)), dtype=np.int64)
-    plan_floors = np.zeros((n_p, n_v, MAX_PLAN_MECHANICS, len(FLOOR_FIELDS)), dtype=np.int64)
-    guarantee = np.zeros((n_p, n_v, len(FLOOR_FIELDS)), dtype=np.int64)
-    draw = np.zeros((n_p, n_v, len(DRAW_FIELDS)), dtype=np.int64)
-    plan_flags = np.zeros((n_p, 2), dtype=np.int64)
-    seq_of = dict(zip(calendar_frame(shared.dataset.tables["calendar"])["period"].to_list(),
-                      calendar_frame(shared.dataset.tables["calendar"])["seq"].to_list(), strict=True))
-    for pid, i in plan_index.items():
-        plan_flags[i] = [int(base_plans[pid].proration.caps), int(base_plans[pid].proration.draw)]
-    for j, v in enumerate(chosen):
-        mine = {p.id: p for p in v.ruleset.plans}
-        for g, (plan, comp) in enumerate(comps):
-            vcomp = next(c for c in mine[plan.id].components if c.name == comp.name)
-            comp_mech[g, j] = [*_cap_fields(vcomp.cap), *_amount_fields(vcomp.floor)]
-        for pid, i in plan_index.items():
-            p = mine[pid]
-            for k, cap in enumerate(p.caps):
-                plan_caps[i, j, k] = _cap_fields(cap)
-            for k, fl in enumerate(p.floors):
-                plan_floors[i, j, k] = _amount_fields(fl)
-            guarantee[i, j] = _amount_fields(p.guarantee)
-            draw[i, j] = _draw_fields(p.draw, seq_of)
-    year_index = {y: i for i, y in enumerate(years)}
-    seg_arr = np.ascontiguousarray(
-        seg.select(
-            pl.col("plan_id").replace_strict(plan_index, return_dtype=pl.Int64),
-            pl.col("seq").cast(pl.Int64),
-            pl.col("year").replace_strict(year_index, return_dtype=pl.Int64),
-            pl.col("target").cast(pl.Int64),
-            pl.col("target_ytd").cast(pl.Int64),
-            pl.col("plan_days").cast(pl.Int64),
-            pl.col("days").cast(pl.Int64),
-            pl.col("_g_term").cast(pl.Int64),
-            pl.col("_d_term").cast(pl.Int64),
-            pl.col("_spif").fill_null(0).cast(pl.Int64),
-            pl.col("_gi").cast(pl.Int64),
-        ).to_numpy()
-    ).astype(np.int64)
-    part_sizes = seg.group_by("participant_id", maintain_order=True).agg(pl.len().alias("_n"))
-    part_start = np.zeros(part_sizes.height + 1, dtype=np.int64)
-    part_start[1:] = np.cumsum(part_sizes["_n"].to_numpy())
-    out = np.zeros((n_v, groups.height), dtype=np.int64)
-    half_even = settings_of(base_rs).rounding_mode is RoundingMode.HALF_EVEN
-    bads = [np.zeros(1, dtype=np.int64) for _ in range(max(1, threads))]
-    edges = np.linspace(0, n_v, max(1, min(threads, n_v)) + 1).astype(np.int64)
-
-    def run(t: int) -> None:
-        fold_variants(
-            int(edges[t]), int(edges[t + 1]), part_start, seg_arr, comp_start, comp_of,
-            comp_local, rated, block_off, block_rows, columns, comp_mech, plan_caps,
-            plan_floors, guarantee, draw, plan_flags, half_even, out, bads[t],
-        )  # fmt: skip
-
-    with ThreadPoolExecutor(max_workers=len(edges) - 1) as pool:
-        list(pool.map(run, range(len(edges) - 1)))
-    if sum(int(b[0]) for b in bads):
+    seconds["fold"] = time.perf_counter() - clock
+    base_j = next(j for j, v in enumerate(chosen) if v.number == shared.base.number)
+    why = ""
+    if overflow:
         why = "an amount passed the exact 64-bit range in the vector fold"
-        return VectorResult(groups_out, base_group, {}, {**reasons, **{v.number: why for v in chosen}})
-    # the guard: the base, folded here, must be the base calculation to the cent
-    base_j = next((j for j, v in enumerate(chosen) if v.number == shared.base.number), None)
-    check = out[base_j] if base_j is not None else None
-    if check is not None and not np.array_equal(check, base_group):
+    elif not np.array_equal(out[:, base_j], batch.base):
         why = "the vector fold did not reproduce the base calculation (guard)"
-        return VectorResult(groups_out, base_group, {}, {**reasons, **{v.number: why for v in chosen}})
-    values = {v.number: out[j] for j, v in enumerate(chosen)}
-    return VectorResult(groups_out, base_group, values, reasons)
+    if why:
+        failed = {**reasons, **{v.number: why for v in chosen if v.number != shared.base.number}}
+        return VectorResult(batch.groups, batch.base, {}, failed, seconds)
+    values = {v.number: np.ascontiguousarray(out[:, j]) for j, v in enumerate(chosen)}
+    return VectorResult(batch.groups, batch.base, values, reasons, seconds)
