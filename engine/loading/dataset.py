@@ -8,6 +8,7 @@ always equal rows accepted plus rows rejected.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,32 +98,39 @@ def load_dataset(data_dir: Path, mapping: Path | None = None) -> Dataset:
             Reason.FILE_MISSING, "the data directory does not exist", file=str(data_dir)
         )
     config = load_mapping(data_dir, mapping)
-    raws: dict[str, RawTable | None] = {}
     file_errors: dict[str, pl.DataFrame] = {}
     displays: dict[str, str] = {}
+    paths: dict[str, Path] = {}
     for name in LOAD_ORDER:
         table_map = config.for_table(name)
         path = locate(data_dir, name, table_map, config.source)
         display = displays[name] = table_map.file or f"{name}.csv"
         if path is None:
-            raws[name] = None
             if TABLES[name].required or table_map.file is not None:
                 file_errors[name] = _file_finding(
                     display, Reason.FILE_MISSING, f"required table {name} not found"
                 )
             continue
-        display = displays[name] = path.relative_to(data_dir).as_posix()
+        displays[name] = path.relative_to(data_dir).as_posix()
+        paths[name] = path
+
+    def read(name: str) -> RawTable | None:
+        # read when the table is validated, so that one table's text is held at a time
+        path = paths.get(name)
+        if path is None:
+            return None
         try:
-            raws[name] = read_table(name, path, display, table_map)
+            return read_table(name, path, displays[name], config.for_table(name))
         except EngineError as exc:
-            raws[name] = None
             file_errors[name] = pl.concat(
                 [
-                    _file_finding(f.file or display, f.reason, f.message, f.line)
+                    _file_finding(f.file or displays[name], f.reason, f.message, f.line)
                     for f in exc.findings
                 ]
             )
-    return _validate(raws, file_errors, config, data_dir, displays)
+            return None
+
+    return _validate(read, file_errors, config, data_dir, displays)
 
 
 def dataset_from_rows(rows: MappingABC[str, list[dict[str, str]]]) -> Dataset:
@@ -164,7 +172,7 @@ def dataset_from_rows(rows: MappingABC[str, list[dict[str, str]]]) -> Dataset:
         if raws[name] is None and TABLES[name].required
     }
     displays = {name: f"{name} (inline)" for name in LOAD_ORDER}
-    return _validate(raws, file_errors, Mapping(), None, displays)
+    return _validate(raws.pop, file_errors, Mapping(), None, displays)
 
 
 def _file_finding(file: str, reason: Reason, message: str, line: int | None = None) -> pl.DataFrame:
@@ -185,19 +193,19 @@ def _file_finding(file: str, reason: Reason, message: str, line: int | None = No
 
 
 def _validate(
-    raws: dict[str, RawTable | None],
+    read: Callable[[str], RawTable | None],
     file_errors: dict[str, pl.DataFrame],
     config: Mapping,
     root: Path | None,
     displays: dict[str, str],
 ) -> Dataset:
     done: dict[str, pl.DataFrame] = {}
-    all_findings: list[pl.DataFrame] = list(file_errors.values())
+    table_findings_all: list[pl.DataFrame] = []
     accounting: list[dict[str, object]] = []
     hashes: dict[str, str] = {}
     for name in LOAD_ORDER:
         table = TABLES[name]
-        raw = raws[name]
+        raw = read(name)
         if raw is None:
             done[name] = empty_table(table)
             status = "unusable" if name in file_errors else "absent"
@@ -209,7 +217,7 @@ def _validate(
         read_count = frame.height + raw.malformed.height
         missing = [c.name for c in table.columns if c.required and c.name not in frame.columns]
         if missing:
-            all_findings.append(
+            table_findings_all.append(
                 pl.concat(
                     [
                         _file_finding(raw.file, Reason.COLUMN_MISSING, f"column {c} is missing")
@@ -254,7 +262,11 @@ def _validate(
         done[name] = rows.sort(LINE)
         status = "ok" if rejected == 0 else ("unusable" if rows.height == 0 else "rejects")
         accounting.append(_account(name, raw.file, read_count, rejected, status))
-        all_findings.append(table_findings)
+        table_findings_all.append(table_findings)
+        del raw, frame, typed, rows  # the text of this table is no longer needed
+    # file-level problems first, in table order, as when every file was read up front
+    all_findings = [file_errors[n] for n in LOAD_ORDER if n in file_errors]
+    all_findings += table_findings_all
     rejects = (pl.concat(all_findings) if all_findings else empty_findings()).with_columns(
         pl.col("hint").fill_null(
             pl.col("reason").replace_strict(

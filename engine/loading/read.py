@@ -18,6 +18,7 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from engine.errors import EngineError, Finding, Reason
@@ -83,10 +84,10 @@ def read_table(table: str, path: Path, display: str, mapping: TableMapping) -> R
     """
     malformed = _malformed_frame([])
     if path.is_dir() or path.suffix.lower() == ".parquet":
-        frame = _read_parquet(path, display, mapping.date_format)
+        frame = _read_parquet(path, display, mapping)
     else:
         frame, malformed = _read_csv(path, display, mapping.delimiter)
-    frame = _normalise(frame, mapping)
+        frame = _normalise(frame, mapping)
     return RawTable(table, display, frame, file_sha256(path), malformed)
 
 
@@ -220,39 +221,57 @@ def _malformed_frame(rows: list[dict[str, object]]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema)
 
 
-def _read_parquet(path: Path, display: str, date_format: str) -> pl.DataFrame:
-    """Read Parquet parts as text.
+_BATCH_ROWS = 1 << 20
+"""Rows converted to text at a time: the text copies of one batch are the transient memory."""
 
-    Typed dates are written in ``date_format`` so that the one date parser reads them back
-    exactly, whatever format the mapping declares.
+
+def _read_parquet(path: Path, display: str, mapping: TableMapping) -> pl.DataFrame:
+    """Read Parquet parts as text, normalised (:func:`_normalise`), batch by batch.
+
+    Typed dates are written in the mapping's ``date_format`` so that the one date parser reads
+    them back exactly, whatever format the mapping declares. Each batch of rows is converted
+    and normalised on its own, so only one batch's intermediate copies exist at a time.
     """
     files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
     frames: list[pl.DataFrame] = []
     try:
         for f in files:
-            table = pq.read_table(f)
-            dates = [
-                n
-                for n, t in zip(table.column_names, table.schema.types, strict=True)
-                if pa.types.is_date(t)
-            ]
-            columns = [
-                pa.compute.cast(col, pa.string())
-                if not (pa.types.is_string(col.type) or pa.types.is_date(col.type))
-                else col
-                for col in table.columns
-            ]
-            frame = pl.from_arrow(pa.table(columns, names=table.column_names))
-            assert isinstance(frame, pl.DataFrame)
-            frames.append(frame.with_columns(pl.col(d).dt.strftime(date_format) for d in dates))
+            parquet = pq.ParquetFile(f)
+            batches = parquet.iter_batches(batch_size=_BATCH_ROWS)
+            converted = [_text_batch(b, mapping) for b in batches]
+            if not converted:
+                empty = pa.Table.from_batches([], schema=parquet.schema_arrow)
+                converted = [_text_batch(empty, mapping)]
+            frames.extend(converted)
     except (pa.ArrowException, OSError) as exc:
         raise EngineError.single(
             Reason.FILE_UNREADABLE, f"not a readable Parquet file: {_first_line(exc)}", file=display
         ) from None
     frame = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
+    del frames
+    pa.default_memory_pool().release_unused()  # Arrow's pool keeps freed pages otherwise
     if frame.height == 0:
         raise EngineError.single(Reason.FILE_EMPTY, "the file has no data rows", file=display)
     return frame.with_columns(pl.int_range(1, frame.height + 1, dtype=pl.Int64).alias(LINE))
+
+
+def _text_batch(batch: pa.RecordBatch | pa.Table, mapping: TableMapping) -> pl.DataFrame:
+    """One batch of Parquet rows as normalised text (dates in the mapping's format)."""
+    dates = [
+        n
+        for n, t in zip(batch.schema.names, batch.schema.types, strict=True)
+        if pa.types.is_date(t)
+    ]
+    columns = [
+        pc.cast(col, pa.string())
+        if not (pa.types.is_string(col.type) or pa.types.is_date(col.type))
+        else col
+        for col in batch.columns
+    ]
+    frame = pl.from_arrow(pa.table(columns, names=batch.schema.names))
+    assert isinstance(frame, pl.DataFrame)
+    frame = frame.with_columns(pl.col(d).dt.strftime(mapping.date_format) for d in dates)
+    return _normalise(frame, mapping)
 
 
 def _normalise(frame: pl.DataFrame, mapping: TableMapping) -> pl.DataFrame:
