@@ -4,7 +4,8 @@ A kernel module decorates its loops with :func:`kernel` instead of ``numba.njit`
 then imports without Numba, and each call site asks :func:`pick` for the callable to use. A
 call over more than :data:`PYTHON_ROWS` rows, or any call once Numba is loaded, gets the
 compiled dispatcher (``njit(cache=True)``; the first one compiles, or loads from the on-disk
-cache, every kernel of the module). A small call made before that runs the very same function
+cache, every kernel of the module); so does any call once the process has run
+:data:`PYTHON_BUDGET` rows as Python. A small call made before that runs the very same function
 body as Python over the same ``int64`` arrays: the arithmetic is NumPy's ``int64`` scalar
 arithmetic, which is Numba's, wrap-around included (the kernels defer rows beyond their limits
 to the exact path), so the results are identical (``tests/kernels/test_python_path.py``).
@@ -39,10 +40,15 @@ import numpy as np
 
 PYTHON_ROWS = 4096
 """Calls over at most this many rows run as Python while Numba is not loaded."""
+PYTHON_BUDGET = 65_536
+"""Rows a process runs as Python in all; past them, kernels are compiled (a run making many
+small calls pays Numba's start-up once rather than the interpreter's cost on every call)."""
 
 Mode = Literal["auto", "python", "numba"]
 
 _mode: Mode = "auto"
+_python_rows = 0
+"""Rows run as Python so far (in ``auto`` mode)."""
 _registered: dict[str, list[Callable[..., Any]]] = {}
 """Module name -> its kernels in definition order (helpers before their callers)."""
 _compiled: dict[Callable[..., Any], Callable[..., Any]] = {}
@@ -83,10 +89,17 @@ def pick(fn: Callable[..., Any], rows: int) -> Callable[..., Any]:
     Returns:
         The plain Python function, or the compiled Numba dispatcher.
     """
+    global _python_rows  # noqa: PLW0603 - a process-wide count
     py: Callable[..., Any] = getattr(fn, "py_func", fn)
-    if _mode == "python" or (
-        _mode == "auto" and rows <= PYTHON_ROWS and "numba" not in sys.modules
+    if _mode == "python":
+        return functools.partial(_as_python, py)
+    if (
+        _mode == "auto"
+        and rows <= PYTHON_ROWS
+        and _python_rows + rows <= PYTHON_BUDGET
+        and "numba" not in sys.modules
     ):
+        _python_rows += rows
         return functools.partial(_as_python, py)
     if py not in _compiled:
         _compile(py.__module__)

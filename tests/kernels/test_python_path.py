@@ -4,8 +4,8 @@
 that a small run never starts Numba. That path must give exactly what the compiled kernel and
 the exact reference give: every comparison's random cases (tier bounds, rounding ties,
 negatives, rows beyond the 64-bit limits) are checked against the reference, and a seeded
-larger case against the compiled kernel. A fresh process shows that a small call does not
-import Numba and that a large one compiles (or loads from the cache).
+larger case against the compiled kernel. Fresh processes show that small calls do not import
+Numba, and that a large call, or small ones past the budget, do.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
 from engine.errors import EngineError, Reason
-from engine.kernels.jit import PYTHON_ROWS, forced
+from engine.kernels.jit import PYTHON_BUDGET, PYTHON_ROWS, forced
 
 from .comparisons import COMPARISONS, Case
 
@@ -73,28 +74,36 @@ import json, sys
 import numpy as np
 from engine.kernels import TierTable, retroactive
 t = TierTable.steps([0, 10_000_000], [50_000, 80_000])
-small = retroactive(t, np.arange({small}, dtype=np.int64) * 1000).tolist()
-loaded_after_small = "numba" in sys.modules
-large = retroactive(t, np.arange({large}, dtype=np.int64) * 1000)
-print(json.dumps({{"small": small[-1], "numba_after_small": loaded_after_small,
-                  "numba_after_large": "numba" in sys.modules, "large": int(large[-1])}}))
+loaded = []
+for rows in {calls}:
+    last = int(retroactive(t, np.arange(rows, dtype=np.int64) * 1000)[-1])
+    loaded.append("numba" in sys.modules)
+print(json.dumps({{"loaded": loaded, "last": last}}))
 """
 
 
-def test_small_calls_do_not_load_numba(tmp_path: Path) -> None:
-    script = SCRIPT.format(small=PYTHON_ROWS, large=PYTHON_ROWS + 1)
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+def _fresh(calls: list[int], cache: Path) -> dict[str, Any]:
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
     done = subprocess.run(
-        [sys.executable, "-c", script],
+        [sys.executable, "-c", SCRIPT.format(calls=calls)],
         cwd=REPO,
         env=env,
         capture_output=True,
         text=True,
         check=True,
     )
-    seen = json.loads(done.stdout)
-    assert seen["numba_after_small"] is False
-    assert seen["numba_after_large"] is True
-    # 40,950.00 and 40,960.00 at 5%, in 10**-8 units: cents x 5 x 10**4
-    assert seen["small"] == (PYTHON_ROWS - 1) * 1000 * 5 * 10**4
-    assert seen["large"] == PYTHON_ROWS * 1000 * 5 * 10**4
+    seen: dict[str, Any] = json.loads(done.stdout)
+    return seen
+
+
+def test_small_calls_run_as_python_until_a_large_one(tmp_path: Path) -> None:
+    seen = _fresh([PYTHON_ROWS, 10, PYTHON_ROWS + 1, 10], tmp_path)
+    assert seen["loaded"] == [False, False, True, True]
+    assert seen["last"] == 9 * 1000 * 5 * 10**4  # 90.00 at 5%, in 10**-8 units
+
+
+def test_python_rows_are_budgeted_per_process(tmp_path: Path) -> None:
+    calls = PYTHON_BUDGET // PYTHON_ROWS
+    seen = _fresh([PYTHON_ROWS] * (calls + 1), tmp_path)
+    assert seen["loaded"] == [False] * calls + [True]
+    assert seen["last"] == (PYTHON_ROWS - 1) * 1000 * 5 * 10**4  # 40,950.00 at 5%
