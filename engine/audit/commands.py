@@ -24,6 +24,14 @@ def _explain(  # noqa: PLR0917
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="text (a tree) or json.")] = "text",
     mapping: Annotated[Path | None, typer.Option(help="Column mapping file.")] = None,
+    run_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--run",
+            help="Explain this published run (an `icm run --out` directory, its `current`, or "
+            "runs/<id>) instead of running again; --data and --rules must be the run's.",
+        ),
+    ] = None,
 ) -> None:
     """Explain one payout: every level of its derivation, adding up to the cent."""
     from engine.cli import EXIT_OK, guarded, out  # noqa: PLC0415
@@ -40,9 +48,15 @@ def _explain(  # noqa: PLR0917
 
         if fmt not in ("text", "json"):
             raise EngineError.single(Reason.USAGE, f"--format must be text or json, not {fmt}")
-        # every period, as `icm run` pays them: carried state (draws, caps, true-ups) and the
-        # original deals of clawbacks come from earlier periods
-        result = run(data, rules, mapping=mapping)
+        if run_dir is not None:
+            from engine.audit.published import open_run, published_result  # noqa: PLC0415
+
+            published = open_run(run_dir)
+            result = published_result(published, data, rules, [participant], mapping=mapping)
+        else:
+            # every period, as `icm run` pays them: carried state (draws, caps, true-ups) and
+            # the original deals of clawbacks come from earlier periods
+            result = run(data, rules, mapping=mapping)
         if period not in result.periods or period not in set(
             result.dataset.tables["calendar"]["period"].to_list()
         ):

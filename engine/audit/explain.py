@@ -104,6 +104,8 @@ class Node:
     text: str = ""
     children: list[Node] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    key: str = ""
+    """The node's step in its id (:mod:`engine.audit.derivation`); empty for a descriptive node."""
 
     def to_dict(self) -> dict[str, Any]:
         """The node and its subtree as JSON-ready data."""
@@ -116,6 +118,25 @@ class Node:
             "data": self.data,
             "children": [c.to_dict() for c in self.children],
         }
+
+    def flatten(self, parent: str | None = None) -> list[dict[str, Any]]:
+        """The valued nodes as rows ``id, parent, value, unit, op`` (ids as in ``derivation``).
+
+        Descriptive nodes (no ``key``) and what lies below them are left out.
+
+        Example:
+            >>> root = Node("r", 1, key="payable", op="sum", children=[Node("x", 1, key="x")])
+            >>> [r["id"] for r in root.flatten()]
+            ['payable', 'payable/x']
+        """
+        if not self.key:
+            return []
+        here = self.key if parent is None else f"{parent}/{self.key}"
+        rows = [{"id": here, "parent": parent, "value": self.value, "unit": self.unit,
+                 "op": self.op}]  # fmt: skip
+        for child in self.children:
+            rows.extend(child.flatten(here))
+        return rows
 
     def check(self, path: str = "") -> list[str]:
         """Every place where a level does not add up to its parent (empty when exact)."""
@@ -160,7 +181,7 @@ class Node:
         return [leaf for c in self.children for leaf in c.money_leaves()]
 
 
-def _credit_node(row: dict[str, Any], tx: dict[str, dict[str, Any]], unit: str) -> Node:
+def _credit_node(row: dict[str, Any], tx: dict[str, dict[str, Any]], unit: str, index: int) -> Node:
     t = tx.get(row["transaction_id"], {})
     value = int(row["value"])
     share = int(row["share_ppm"])
@@ -195,6 +216,7 @@ def _credit_node(row: dict[str, Any], tx: dict[str, dict[str, Any]], unit: str) 
         "; ".join(parts),
         [leaf],
         data,
+        key=f"credit:{index}",
     )
 
 
@@ -205,6 +227,7 @@ def _measure_node(
     tx: dict[str, dict[str, Any]],
 ) -> Node:
     m = measures[name]
+    key = f"measure:{name}"
     num, den = m["num"], m["den"]
     data = {k: m[k] for k in ("measure", "kind", "window", "unit", "num", "den", "quota_e2")}
     if m["kind"] == "attainment":
@@ -215,26 +238,29 @@ def _measure_node(
         elif base in measures:
             children.append(Node(f"{base}: as above", None, ""))
         if num is None or den is None:
-            return Node(f"{name}: no attainment (no quota)", None, "ratio", data=data)
+            return Node(f"{name}: no attainment (no quota)", None, "ratio", data=data, key=key)
         quota = m["quota_e2"]
         text = f"{name} = {money(num)} / quota {money(den)} = {_pct(num, den)}"
         if quota is not None:
-            children.append(Node(f"quota {money(int(quota))}", int(quota), "e2"))
-        return Node(f"{name} {_pct(num, den)}", None, "ratio", "ratio", text, children, data)
+            children.append(Node(f"quota {money(int(quota))}", int(quota), "e2", key="quota"))
+        return Node(
+            f"{name} {_pct(num, den)}", None, "ratio", "ratio", text, children, data, key=key
+        )
     if num is None or den is None:
-        return Node(f"{name}: no value", None, "", data=data)
+        return Node(f"{name}: no value", None, "", data=data, key=key)
     if m["kind"] not in ("sum", "count") or den != 1:
-        return Node(f"{name} {format_scaled(num * 100 // den, 2)}", None, "", text=m["kind"])
+        label = f"{name} {format_scaled(num * 100 // den, 2)}"
+        return Node(label, None, "", text=m["kind"], key=key)
     unit = "cents" if m["unit"] == "money" else "e2"
     rows = lin["credits"].filter(pl.col("measure") == name).to_dicts()
-    kids = [_credit_node(r, tx, unit) for r in rows]
+    kids = [_credit_node(r, tx, unit, i) for i, r in enumerate(rows)]
     fmt = money if unit == "cents" else (lambda v: format_scaled(v, 2))
     shown = [f"{k.data['transaction_id']} {fmt(int(k.value or 0))}" for k in kids[:MAX_TERMS]]
     if len(kids) > MAX_TERMS:
         shown.append(f"... ({len(kids) - MAX_TERMS} more credit lines below)")
     terms = " + ".join(shown)
     text = f"{name} {fmt(num)} = {terms or '0 (no credit counted)'}"
-    return Node(f"{name} {fmt(num)}", num, unit, "sum", text, kids, data)
+    return Node(f"{name} {fmt(num)}", num, unit, "sum", text, kids, data, key=key)
 
 
 def _tier_rate(inc: dict[str, Any]) -> str:
@@ -267,17 +293,27 @@ def _how_paid(inc: dict[str, Any], earned_e8: int) -> str:
     return f": {inc['measure']} {money(int(pay))} x {_rate(rate)}"
 
 
-def _incentive_node(inc: dict[str, Any], lin: Lineage, tx: dict[str, dict[str, Any]]) -> Node:
-    key = (pl.col("plan_id") == inc["plan_id"]) & (pl.col("component") == inc["component"])
-    mrows = lin["measures"].filter(key).to_dicts()
+def _incentive_node(
+    inc: dict[str, Any], lin: Lineage, tx: dict[str, dict[str, Any]], index: int
+) -> Node:
+    comp = (pl.col("plan_id") == inc["plan_id"]) & (pl.col("component") == inc["component"])
+    key = f"incentive:{index}"
+    mrows = lin["measures"].filter(comp).to_dicts()
     measures = {r["measure"]: r for r in mrows}
     earned_e8 = int(inc["earned_e8"])
     rated = int(inc["rated_cents"])
-    lines = lin["incentive_lines"].filter(key).sort("transaction_id").to_dicts()
+    lines = (
+        lin["incentive_lines"].filter(comp).sort("transaction_id", maintain_order=True).to_dicts()
+    )
     if lines:
         line_nodes = [
-            Node(f"{r['transaction_id']} {_e8(int(r['line_e8']))}", int(r["line_e8"]), "e8")
-            for r in lines
+            Node(
+                f"{r['transaction_id']} {_e8(int(r['line_e8']))}",
+                int(r["line_e8"]),
+                "e8",
+                key=f"e8:{k}",
+            )
+            for k, r in enumerate(lines)
         ]
         terms = " + ".join(n.label for n in line_nodes)
         exact = Node(
@@ -287,9 +323,10 @@ def _incentive_node(inc: dict[str, Any], lin: Lineage, tx: dict[str, dict[str, A
             "sum",
             f"{_e8(earned_e8)} = {terms}",
             line_nodes,
+            key="exact",
         )
     else:
-        exact = Node(f"exact earnings {_e8(earned_e8)}", earned_e8, "e8")
+        exact = Node(f"exact earnings {_e8(earned_e8)}", earned_e8, "e8", key="exact")
     tier = inc["tier"]
     how = f"{inc['kind']} table {inc['rate_table'] or '-'}"
     if tier is not None:
@@ -305,7 +342,7 @@ def _incentive_node(inc: dict[str, Any], lin: Lineage, tx: dict[str, dict[str, A
         how += f"; prorated {inc['plan_days']}/{inc['active_days']} days"
     exact.text = how + ("; " + exact.text if exact.text else "")
     exact.data["how"] = how
-    slices = lin["tier_slices"].filter(key).sort("tier").to_dicts()
+    slices = lin["tier_slices"].filter(comp).sort("tier").to_dicts()
     by_tier: list[Node] = []
     if slices and all(r["matches"] for r in slices):
         kids = []
@@ -319,12 +356,19 @@ def _incentive_node(inc: dict[str, Any], lin: Lineage, tx: dict[str, dict[str, A
                     int(r["slice_e8"]),
                     "e8",
                     data=r,
+                    key=f"tier:{r['tier']}",
                 )
             )
         terms = " + ".join(_e8(int(k.value or 0)) for k in kids)
-        by_tier = [Node(f"by tier {_e8(earned_e8)}", earned_e8, "e8", "sum", f"= {terms}", kids)]
+        by_tier = [
+            Node(
+                f"by tier {_e8(earned_e8)}", earned_e8, "e8", "sum", f"= {terms}", kids,
+                key="by_tier",
+            )
+        ]  # fmt: skip
         if not lines:
             exact = by_tier.pop()
+            exact.key = "exact"
             exact.label = f"exact earnings {_e8(earned_e8)}"
             exact.text = f"{how}; {_e8(earned_e8)} {exact.text}"
             exact.data["how"] = how
@@ -347,35 +391,41 @@ def _incentive_node(inc: dict[str, Any], lin: Lineage, tx: dict[str, dict[str, A
                 "cents",
                 "round",
                 f"{_e8(int(r['line_e8']))} rounded",
-                [Node(r["transaction_id"], int(r["line_e8"]), "e8")],
+                [Node(r["transaction_id"], int(r["line_e8"]), "e8", key="e8")],
+                key=f"round:{k}",
             )
-            for r in lines
+            for k, r in enumerate(lines)
         ]
         terms = " + ".join(money(int(n.value or 0)) for n in rounded)
         per_line = Node(
-            f"rounded per line {money(rated)}", rated, "cents", "sum", f"= {terms}", rounded
-        )
+            f"rounded per line {money(rated)}", rated, "cents", "sum", f"= {terms}", rounded,
+            key="per_line",
+        )  # fmt: skip
         text = f"{money(rated)}: each line rounded to the cent, then added"
         kids = [per_line, exact, *by_tier, *measure_nodes]
-        return Node(label, rated, "cents", "lines", text, kids, data)
+        return Node(label, rated, "cents", "lines", text, kids, data, key=key)
     if point == "total":
         text = (
             f"{money(rated)} = {_e8(earned_e8)} ({sign}{_e8(diff)}): the plan's total rounded "
             "once, its cents given to components by largest remainder"
         )
         kids = [exact, *by_tier, *measure_nodes]
-        return Node(label, rated, "cents", "share", text, kids, data)
+        return Node(label, rated, "cents", "share", text, kids, data, key=key)
     text = f"{money(rated)} = {_e8(earned_e8)} rounded ({sign}{_e8(diff)})"
-    return Node(label, rated, "cents", "round", text, [exact, *by_tier, *measure_nodes], data)
+    kids = [exact, *by_tier, *measure_nodes]
+    return Node(label, rated, "cents", "round", text, kids, data, key=key)
 
 
-def _adjustment_node(adj: dict[str, Any], lin: Lineage) -> Node:
+def _adjustment_node(adj: dict[str, Any], lin: Lineage, index: int) -> Node:
     amount = int(adj["amount_cents"])
-    node = Node(f"{adj['type']} {money(amount)}", amount, text=adj.get("rule") or "", data=adj)
+    key = f"adjustment:{index}:{adj['type']}"
+    node = Node(
+        f"{adj['type']} {money(amount)}", amount, text=adj.get("rule") or "", data=adj, key=key
+    )
     if adj["type"] != "clawback":
         return node
-    key = (pl.col("plan_id") == adj["plan_id"]) & (pl.col("component") == adj["component"])
-    for r in lin["clawbacks"].filter(key).to_dicts():
+    comp = (pl.col("plan_id") == adj["plan_id"]) & (pl.col("component") == adj["component"])
+    for r in lin["clawbacks"].filter(comp).to_dicts():
         ret, orig = int(r["return_cents"]), r["original_cents"]
         text = f"return {r['transaction_id']} {money(ret)} of {r['original_transaction_id']}"
         if orig is not None and r["original_line_e8"] is not None:
@@ -391,19 +441,20 @@ def _adjustment_node(adj: dict[str, Any], lin: Lineage) -> Node:
 
 
 def _line_node(pay: dict[str, Any], lin: Lineage, tx: dict[str, dict[str, Any]]) -> Node:
-    key = (pl.col("plan_id") == pay["plan_id"]) & (pl.col("component") == pay["component"])
-    incs = lin["incentives"].filter(key).to_dicts()
-    inc_nodes = [_incentive_node(i, lin, tx) for i in incs]
+    comp = (pl.col("plan_id") == pay["plan_id"]) & (pl.col("component") == pay["component"])
+    incs = lin["incentives"].filter(comp).to_dicts()
+    inc_nodes = [_incentive_node(inc, lin, tx, i) for i, inc in enumerate(incs)]
     earned = int(pay["earned_cents"])
     if inc_nodes:
         terms = " + ".join(money(int(n.value or 0)) for n in inc_nodes)
         earned_node = Node(
-            f"earned {money(earned)}", earned, "cents", "sum", f"= {terms}", inc_nodes
-        )
+            f"earned {money(earned)}", earned, "cents", "sum", f"= {terms}", inc_nodes,
+            key="earned",
+        )  # fmt: skip
     else:
-        earned_node = Node(f"earned {money(earned)}", earned)
-    adjs = lin["adjustments"].filter(key).sort("type").to_dicts()
-    adj_nodes = [_adjustment_node(a, lin) for a in adjs]
+        earned_node = Node(f"earned {money(earned)}", earned, key="earned")
+    adjs = lin["adjustments"].filter(comp).sort("type", maintain_order=True).to_dicts()
+    adj_nodes = [_adjustment_node(a, lin, i) for i, a in enumerate(adjs)]
     adj = int(pay["adjustments_cents"])
     adj_node = (
         Node(
@@ -413,21 +464,23 @@ def _line_node(pay: dict[str, Any], lin: Lineage, tx: dict[str, dict[str, Any]])
             "sum",
             "= " + " + ".join(n.label for n in adj_nodes),
             adj_nodes,
+            key="adjustments",
         )
         if adj_nodes
-        else Node(f"adjustments {money(adj)}", adj)
+        else Node(f"adjustments {money(adj)}", adj, key="adjustments")
     )
     draw, rec = int(pay["draw_cents"]), int(pay["recovered_cents"])
     payable = int(pay["payable_cents"])
-    kids = [earned_node, adj_node, Node(f"draw {money(draw)}", draw)]
-    kids.append(Node(f"recovered {money(-rec)}", -rec, text="draw recovered"))
+    kids = [earned_node, adj_node, Node(f"draw {money(draw)}", draw, key="draw")]
+    kids.append(Node(f"recovered {money(-rec)}", -rec, text="draw recovered", key="recovered"))
     text = (
         f"payable {money(payable)} = earned {money(earned)} + adjustments {money(adj)} "
         f"+ draw {money(draw)} - recovered {money(rec)}"
     )
     label = f"{pay['plan_id']} {pay['component']} ({pay['line']}): {money(payable)}"
     data = {k: v for k, v in pay.items() if k not in ("participant_id", "period")}
-    return Node(label, payable, "cents", "sum", text, kids, data)
+    key = f"line:{pay['plan_id']}|{pay['component']}|{pay['line']}"
+    return Node(label, payable, "cents", "sum", text, kids, data, key=key)
 
 
 def explain(lin: Lineage, participant_id: str, period: str, name: str | None = None) -> Node:
@@ -475,6 +528,7 @@ def explain(lin: Lineage, participant_id: str, period: str, name: str | None = N
         text,
         lines,
         data,
+        key="payable",
     )
 
 

@@ -49,7 +49,7 @@ import polars as pl
 if TYPE_CHECKING:
     from engine.pipeline import RunResult
 
-__all__ = ["LEVELS", "Lineage", "build_lineage"]
+__all__ = ["CREDIT_LINE_SCHEMA", "LEVELS", "Lineage", "build_lineage"]
 
 LEVELS = (
     "payouts",
@@ -64,25 +64,27 @@ LEVELS = (
 )
 
 _PAYOUT_KEY = ["participant_id", "period", "plan_id", "component"]
-_CREDIT_COLUMNS = [
-    "participant_id",
-    "period",
-    "measure",
-    "transaction_id",
-    "credit_type",
-    "rule",
-    "level",
-    "direct_participant_id",
-    "share_ppm",
-    "amount_cents",
-    "currency",
-    "pay_cents",
-    "pay_currency",
-    "value",
-    "credit_date",
-    "route_table",
-    "route_line",
-]
+CREDIT_LINE_SCHEMA: dict[str, pl.DataType] = {
+    "participant_id": pl.Utf8(),
+    "period": pl.Utf8(),
+    "measure": pl.Utf8(),
+    "transaction_id": pl.Utf8(),
+    "credit_type": pl.Utf8(),
+    "rule": pl.Utf8(),
+    "level": pl.Int32(),
+    "direct_participant_id": pl.Utf8(),
+    "share_ppm": pl.Int64(),
+    "amount_cents": pl.Int64(),
+    "currency": pl.Utf8(),
+    "pay_cents": pl.Int64(),
+    "pay_currency": pl.Utf8(),
+    "value": pl.Int64(),
+    "credit_date": pl.Date(),
+    "route_table": pl.Utf8(),
+    "route_line": pl.Int64(),
+}
+"""The ``credits`` level: one row per credit line a sum or count measure counted."""
+_CREDIT_COLUMNS = list(CREDIT_LINE_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,8 @@ class Lineage:
         unreconciled: ``participant_id, period, measure, num, den, lines_e2``: sum or count
             measures whose credit lines (``value``, hundredths: a count line is 100) did not
             add up to the published value ``num / den`` (should be empty).
+        credit_lines: False when the lineage was built without its credit lines (the
+            ``credits`` and ``transactions`` levels are then empty).
     """
 
     frames: dict[str, pl.DataFrame]
@@ -106,6 +110,7 @@ class Lineage:
     ruleset_hash: str
     input_hashes: dict[str, str] = field(default_factory=dict)
     unreconciled: pl.DataFrame = field(default_factory=pl.DataFrame)
+    credit_lines: bool = True
 
     def __getitem__(self, level: str) -> pl.DataFrame:
         """The frame of one level."""
@@ -297,12 +302,17 @@ def _credit_lines(
     )
 
 
-def build_lineage(result: RunResult, participants: Sequence[str] | None = None) -> Lineage:
+def build_lineage(
+    result: RunResult, participants: Sequence[str] | None = None, *, credit_lines: bool = True
+) -> Lineage:
     """The lineage frames of a run, for every payout or for some participants' only.
 
     Args:
         result: a pipeline run.
         participants: limit to these participants (default: all).
+        credit_lines: False leaves out the credit lines behind measures and their transactions
+            (the costly levels: one row per credit line and measure, roll-up lines derived);
+            every other level is built as usual.
 
     Returns:
         The lineage (see the module docstring for the levels).
@@ -362,6 +372,25 @@ def build_lineage(result: RunResult, participants: Sequence[str] | None = None) 
         maintain_order="left",
     )
     measures = _measure_rows(result, incentives)
+    if not credit_lines:
+        return Lineage(
+            {
+                "payouts": mine(calc.payouts),
+                "adjustments": adjustments,
+                "incentives": incentives,
+                "tier_slices": slices,
+                "incentive_lines": mine(calc.incentive_lines),
+                "clawbacks": clawback_deals(result, adjustments),
+                "measures": measures,
+                "credits": pl.DataFrame(schema=CREDIT_LINE_SCHEMA),
+                "transactions": result.dataset.tables["transactions"].head(0),
+            },
+            result.run_id,
+            result.ruleset.name,
+            result.ruleset.content_hash,
+            dict(result.dataset.file_hashes),
+            credit_lines=False,
+        )
     credits = _credit_lines(result, measures, participants)
     check = (
         measures.filter(pl.col("kind").is_in(["sum", "count"]))
