@@ -37,6 +37,7 @@ from engine.errors import EngineError, Finding, Reason
 DEFAULT_DATE_FORMAT = "%Y-%m-%d"
 MAPPING_FILE = "mapping.yaml"
 _TABLE_KEYS = {"file", "delimiter", "date_format", "columns"}
+_NOT_DELIMITERS = {'"', "\n", "\r"}
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,8 @@ class Mapping:
         if not isinstance(data, dict):
             raise EngineError([Finding(Reason.BAD_MAPPING, "expected a mapping", file=source)])
         unknown = set(data) - {"date_format", "tables"}
-        for key in sorted(unknown):
-            bad(f"unknown key {key!r}; allowed: date_format, tables", key)
+        for key in sorted(unknown, key=str):
+            bad(f"unknown key {key!r}; allowed: date_format, tables", str(key))
         date_format = _text(data.get("date_format", DEFAULT_DATE_FORMAT), "date_format", bad)
         tables: dict[str, TableMapping] = {}
         raw_tables = data.get("tables") or {}
@@ -93,7 +94,7 @@ class Mapping:
             if not isinstance(spec, dict):
                 bad("expected file/delimiter/date_format/columns", f"tables.{name}")
                 continue
-            for key in sorted(set(spec) - _TABLE_KEYS):
+            for key in sorted(set(spec) - _TABLE_KEYS, key=str):
                 bad(f"unknown key {key!r}; allowed: {', '.join(sorted(_TABLE_KEYS))}", name)
             columns = spec.get("columns") or {}
             if not isinstance(columns, dict) or not all(
@@ -106,12 +107,15 @@ class Mapping:
                 if col not in known:
                     bad(f"{col!r} is not a column of {name}; known: {sorted(known)}", name)
             file = spec.get("file")
-            if file is not None and not isinstance(file, str):
+            if file is not None and (not isinstance(file, str) or not file.strip() or "\0" in file):
                 bad("file must be a file name", f"{name}.file")
                 file = None
             delimiter = _text(spec.get("delimiter", ","), f"{name}.delimiter", bad)
             if len(delimiter) != 1:
                 bad("delimiter must be one character", f"{name}.delimiter")
+                delimiter = ","
+            elif delimiter in _NOT_DELIMITERS:
+                bad("a quote or a line break cannot be the delimiter", f"{name}.delimiter")
                 delimiter = ","
             tables[name] = TableMapping(
                 file=file,
@@ -143,9 +147,13 @@ def load_mapping(data_dir: Path, mapping_path: Path | None = None) -> Mapping:
         return Mapping()
     try:
         data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
-    except (YAMLError, UnicodeDecodeError) as exc:
+    except (YAMLError, UnicodeDecodeError, ValueError) as exc:  # ValueError: 2026-02-30
         raise EngineError.single(
             Reason.BAD_MAPPING, f"cannot read the mapping: {exc}", file=str(path)
+        ) from None
+    except RecursionError:
+        raise EngineError.single(
+            Reason.BAD_MAPPING, "cannot read the mapping: nested too deeply", file=str(path)
         ) from None
     return Mapping.from_data(data, source=str(path))
 
