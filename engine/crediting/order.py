@@ -18,6 +18,8 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
 from engine.crediting.frames import CREDIT_SCHEMA, CREDIT_SORT
@@ -44,17 +46,19 @@ def _rank_of(column: str, values: list[str]) -> pl.Expr:
     return pl.col(column).cast(pl.Enum(sorted(values))).to_physical()
 
 
-def sort_credits(frame: pl.DataFrame) -> pl.DataFrame:
+def sort_credits(frame: pl.DataFrame, keep: Sequence[str] = ()) -> pl.DataFrame:
     """Sort credits in :data:`CREDIT_SORT` order, fast when ``_tx`` is present.
 
     Args:
         frame: credit rows (:data:`CREDIT_SCHEMA` columns, optionally ``_tx``).
+        keep: other columns of ``frame`` to carry along, after the credit columns.
 
     Returns:
-        The rows, sorted, with exactly the :data:`CREDIT_SCHEMA` columns.
+        The rows, sorted, with the :data:`CREDIT_SCHEMA` columns and the ``keep`` columns.
     """
+    columns = [*CREDIT_SCHEMA, *keep]
     if TX_KEY not in frame.columns or frame.height == 0:
-        return frame.select(*CREDIT_SCHEMA).sort(CREDIT_SORT)
+        return frame.select(columns).sort(CREDIT_SORT)
     people = (
         pl.concat([frame["participant_id"].unique(), frame["direct_participant_id"].unique()])
         .unique()
@@ -75,4 +79,4 @@ def sort_credits(frame: pl.DataFrame) -> pl.DataFrame:
     # sort the narrow integer keys, then gather the credit columns once in that order
     order = keys.select(pl.arg_sort_by(keys.columns).alias("_order")).get_column("_order")
     del keys
-    return frame.select(pl.col(c).gather(order) for c in CREDIT_SCHEMA)
+    return frame.select(pl.col(c).gather(order) for c in columns)

@@ -142,7 +142,10 @@ def prepare(
         *[pl.col(c) if c in level0.columns else pl.lit(True).alias(c) for c in flags],
         *[pl.col(c) if c in level0.columns else pl.lit(False).alias(c) for c in hold_flags],
         *keep_tx,
-    ).filter(pl.col("credit_type").is_in(rolled_types))
+    )
+    rolls = pl.col("credit_type").is_in(rolled_types)
+    if not base.select(rolls.all()).item():
+        base = base.filter(rolls)  # when every credit rolls, the columns stay shared
     check_range(base)
     base = asof_lookup(
         base,

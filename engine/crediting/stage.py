@@ -61,7 +61,7 @@ from engine.crediting.frames import (
     empty,
 )
 from engine.crediting.hierarchy import manager_chains
-from engine.crediting.holds import held_expr, mark_holds
+from engine.crediting.holds import held_expr, hold_column, mark_holds
 from engine.crediting.order import TX_KEY, number_transactions, sort_credits
 from engine.crediting.overlay import overlay_credits
 from engine.crediting.periods import assign_periods
@@ -182,14 +182,26 @@ def credit(
         if section.rollups
         else manager_chains(empty_table(TABLES["hierarchy"]))
     )
-    basis = prepare(level0, chains, section.rollups, section.holds, rounding)
     n_level0, n_level0_held = level0.height, int(level0.get_column("held").sum())
-    credits = conform_keep(level0)
-    del level0
-    rolled = rollup_rows(basis) if rollups == "materialise" else None
-    if rolled is not None:
-        credits = pl.concat([credits, conform_keep(rolled)])
-    credits = sort_credits(credits)
+    if rollups == "materialise":
+        basis = prepare(level0, chains, section.rollups, section.holds, rounding)
+        rolled = rollup_rows(basis)
+        credits = sort_credits(pl.concat([conform_keep(level0), conform_keep(rolled)]))
+    else:
+        # sort once, carrying the flags roll-ups read: the basis then shares the sorted
+        # credits' columns instead of holding a copy of them
+        rolled = None
+        flags = [roll_column(i) for i in range(len(section.rollups))]
+        flags += [hold_column(i) for i in range(len(section.holds))]
+        carried = [c for c in flags if c in level0.columns]
+        ordered = sort_credits(
+            pl.concat([conform_keep(level0), level0.select(carried)], how="horizontal"),
+            keep=[*carried, *[c for c in (TX_KEY,) if c in level0.columns]],
+        )
+        del level0
+        basis = prepare(ordered, chains, section.rollups, section.holds, rounding)
+        credits = ordered.select(*CREDIT_SCHEMA)
+        del ordered
     unrouted = pl.concat(
         [
             outside,
