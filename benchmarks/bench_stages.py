@@ -22,7 +22,9 @@ write          :func:`engine.pipeline.write` (outputs, audit trail, manifest) ro
 ============== =========================================================== ====================
 
 The stages are timed with ``benchmark.pedantic`` for ``ICM_BENCH_ROUNDS`` rounds (default 1:
-one S run is about 20 s of work on two cores). ``ICM_BENCH_SCALE=XS`` gives a smoke check.
+one S run is about 20 s of work on two cores); beside the wall time, ``extra_info`` records the
+process CPU time of the best round (all threads), steadier on a shared machine.
+``ICM_BENCH_SCALE=XS`` gives a smoke check.
 
 Run (the JSON feeds ``benchmarks/stages_table.py``, which prints the Markdown table of
 ``benchmarks/results/stages-S.md``)::
@@ -35,6 +37,7 @@ Run (the JSON feeds ``benchmarks/stages_table.py``, which prints the Markdown ta
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,10 +130,22 @@ def captured(tmp_path_factory: pytest.TempPathFactory) -> Captured:
 
 
 def _bench(benchmark: Any, stage: str, rows: int, fn: Callable[[], Any]) -> Any:
-    result = benchmark.pedantic(fn, rounds=ROUNDS, iterations=1, warmup_rounds=0)
+    cpu: list[float] = []
+
+    def timed() -> Any:
+        start = time.process_time()
+        out = fn()
+        cpu.append(time.process_time() - start)
+        return out
+
+    result = benchmark.pedantic(timed, rounds=ROUNDS, iterations=1, warmup_rounds=0)
     seconds = benchmark.stats.stats.min
     benchmark.extra_info.update(
-        stage=stage, scale=SCALE, rows=rows, rows_per_s=rows / seconds if seconds else 0.0
+        stage=stage,
+        scale=SCALE,
+        rows=rows,
+        rows_per_s=rows / seconds if seconds else 0.0,
+        cpu_s=min(cpu),
     )
     return result
 

@@ -17,20 +17,23 @@ def table(report: dict[str, object]) -> str:
     benches = report["benchmarks"]
     assert isinstance(benches, list)
     lines = [
-        "| stage | rows | best s | rows/s | rounds |",
-        "|---|---:|---:|---:|---:|",
+        "| stage | rows | wall s | rows/s (wall) | CPU s | rounds |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
-    total = 0.0
+    total = cpu_total = 0.0
     for bench in benches:
         info, stats = bench["extra_info"], bench["stats"]
         inside = info["stage"] == "kernels"  # a part of the incentives stage
         total += 0.0 if inside else stats["min"]
+        cpu = info.get("cpu_s")
+        cpu_total += 0.0 if inside or cpu is None else cpu
         label = info["stage"] + (" (inside incentives)" if inside else "")
         lines.append(
             f"| {label} | {info['rows']:,} | {stats['min']:.3f} "
-            f"| {info['rows_per_s']:,.0f} | {stats['rounds']} |"
+            f"| {info['rows_per_s']:,.0f} | {'' if cpu is None else f'{cpu:.2f}'} "
+            f"| {stats['rounds']} |"
         )
-    lines.append(f"| **sum of stages** | | **{total:.2f}** | | |")
+    lines.append(f"| **sum of stages** | | **{total:.2f}** | | **{cpu_total:.2f}** | |")
     return "\n".join(lines)
 
 

@@ -1,0 +1,102 @@
+"""``icm run`` on the bundled sample company: cold start and warm runs, wall and CPU seconds.
+
+A benchmark, not a test: nothing fails when the numbers move. Each run is a fresh process::
+
+    icm run fixtures/sample --rules rules/sample.yaml --out OUT
+
+*cold*: the first run with an empty Numba cache and an empty bytecode cache (a private
+``PYTHONPYCACHEPREFIX``: every engine module is compiled from source); *warm*: the next
+``--repeats`` runs with both caches filled (median reported). ``--numba`` runs the same with
+the kernels forced through Numba (what a run cost before small calls ran as Python), for the
+comparison. CPU is user + system of the child process: steadier than wall time on a shared
+machine.
+
+Run::
+
+    .venv/bin/python benchmarks/bench_sample_run.py --repeats 5 --numba
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+ICM = Path(sys.executable).with_name("icm")
+ARGS = ["run", "fixtures/sample", "--rules", "rules/sample.yaml"]
+FORCE_NUMBA = (
+    "import sys; from engine.kernels import jit; jit._mode = 'numba'; "
+    "from engine.cli import main; sys.argv = ['icm', *sys.argv[1:]]; main()"
+)
+
+
+def _once(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run(command, cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def measure(label: str, command: list[str], repeats: int, tmp: Path) -> str:
+    """Cold then warm runs of ``command``; one Markdown row."""
+    env = {
+        **os.environ,
+        "NUMBA_CACHE_DIR": str(tmp / f"numba-{label}"),
+        "PYTHONPYCACHEPREFIX": str(tmp / f"pyc-{label}"),
+    }
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    out = ["--out", str(tmp / f"out-{label}")]
+    cold = _once(command + out, env)
+    warm = [_once(command + out, env) for _ in range(repeats)]
+    walls = [w for w, _ in warm]
+    cpus = [c for _, c in warm]
+    return (
+        f"| {label} | {cold[0]:.2f} | {cold[1]:.2f} | **{statistics.median(walls):.2f}** "
+        f"| {statistics.median(cpus):.2f} | {', '.join(f'{w:.2f}' for w in walls)} |"
+    )
+
+
+def main() -> None:
+    """Measure and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--numba", action="store_true", help="also with kernels forced to Numba")
+    args = parser.parse_args()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    print(
+        f"commit {commit}, Python {platform.python_version()}, {os.cpu_count()} cores, "
+        f"load average {', '.join(f'{x:.1f}' for x in os.getloadavg())}"
+    )
+    print()
+    print(
+        "| kernels | cold wall s | cold CPU s | warm wall s (median) | warm CPU s (median) "
+        "| warm wall s (each) |"
+    )
+    print("|---|---:|---:|---:|---:|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        print(measure("auto", [str(ICM), *ARGS], args.repeats, Path(tmp)), flush=True)
+        if args.numba:
+            command = [sys.executable, "-c", FORCE_NUMBA, *ARGS]
+            print(measure("numba", command, args.repeats, Path(tmp)), flush=True)
+    print(f"\nload average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
