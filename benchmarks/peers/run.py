@@ -67,11 +67,12 @@ TARGET_PEAK_GB = 2.0
 
 @dataclass
 class Measure:
-    """One process run: wall seconds, peak RSS in KB, exit code."""
+    """One process run: wall seconds, peak RSS in KB, exit code, CPU seconds (user + sys)."""
 
     wall_s: float
     peak_kb: int
     code: int
+    cpu_s: float | None = None
 
 
 @dataclass
@@ -86,6 +87,11 @@ class Contender:
     def median(self) -> float | None:
         """Median warm wall time."""
         return statistics.median(m.wall_s for m in self.warm) if self.warm else None
+
+    def cpu_median(self) -> float | None:
+        """Median warm CPU seconds (None when not measured)."""
+        cpu = [m.cpu_s for m in self.warm if m.cpu_s is not None]
+        return statistics.median(cpu) if cpu else None
 
     def peak_kb(self) -> int:
         """Largest peak RSS over all its runs."""
@@ -127,7 +133,26 @@ def measure(command: list[str], env: dict[str, str], log: Path) -> Measure:
     status = re.search(r"Exit status: (\d+)", text)
     if use_time and status:
         code = int(status.group(1))
-    return Measure(wall_s=round(wall, 3), peak_kb=peak, code=code)
+    return Measure(wall_s=round(wall, 3), peak_kb=peak, code=code, cpu_s=cpu_seconds(text))
+
+
+def cpu_seconds(text: str) -> float | None:
+    """User + system seconds from ``/usr/bin/time -v`` output (None without it)."""
+    user = re.search(r"User time \(seconds\): ([0-9.]+)", text)
+    system = re.search(r"System time \(seconds\): ([0-9.]+)", text)
+    if not (user and system):
+        return None
+    return round(float(user.group(1)) + float(system.group(1)), 2)
+
+
+def backfill_cpu(raw: dict[str, object], work: Path) -> None:
+    """Fill CPU seconds missing from ``raw`` from the run logs kept in ``work``."""
+    for name, c in raw["contenders"].items():  # type: ignore[attr-defined]
+        runs = [c["cold"], *c["warm"]]
+        for i, m in enumerate(runs):
+            log = work / f"{name}-{i}.log"
+            if m and m.get("cpu_s") is None and log.exists():
+                m["cpu_s"] = cpu_seconds(log.read_text(errors="replace"))
 
 
 def _children_maxrss() -> int:
@@ -256,6 +281,7 @@ def run_all(args: argparse.Namespace, save: Callable[[dict[str, object]], None])
         "agreement": {},
         "contenders": {},
         "complete": False,
+        "note": args.note or "",
     }
     load: list[float] = raw["load_average"]  # type: ignore[assignment]
     agreement: dict[str, int] = raw["agreement"]  # type: ignore[assignment]
@@ -372,10 +398,12 @@ def section(raw: dict[str, object]) -> list[str]:
         cs[n] = c
     engine = cs.get("engine")
     e_med = engine.median() if engine else None
+    e_cpu = engine.cpu_median() if engine else None
     lines = [
         "",
         f"## Peer comparison, scale {raw['scale']} ({raw['started']})",
         "",
+        *([f"- **note**: {raw['note']}"] if raw.get("note") else []),
         f"- machine: {env['cpu']}, {env['cores']} cores, {env['ram_gib']} GiB RAM, {env['os']}",
         f"- Python {env['python']}; " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()),
         f"- commit `{env['commit']}`; data `{raw['data']}` (seed 42): "
@@ -406,8 +434,9 @@ def section(raw: dict[str, object]) -> list[str]:
             or "not checked"
         ),  # type: ignore[attr-defined]
         "",
-        "| contender | warm median | warm runs | cold | peak RSS | engine / contender (warm) |",
-        "|---|---|---|---|---|---|",
+        "| contender | warm median | warm runs | cold | CPU s, warm median (user + sys) "
+        "| peak RSS | engine / contender (warm wall) | engine / contender (CPU) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for n in CONTENDERS:
         if n not in cs:
@@ -417,9 +446,11 @@ def section(raw: dict[str, object]) -> list[str]:
         ratio = "-" if not (e_med and med) else f"{e_med / med:.2f}"
         runs = ", ".join(f"{m.wall_s:.1f}" for m in c.warm)
         cold = _fmt_s(c.cold.wall_s) if c.cold else "-"
+        cpu = c.cpu_median()
+        cpu_ratio = "-" if not (e_cpu and cpu) else f"{e_cpu / cpu:.2f}"
         lines.append(
-            f"| {LABELS[n]} | {_fmt_s(med)} | {runs} | {cold} | "
-            f"{c.peak_kb() / 1e6:.2f} GB | {ratio} |"
+            f"| {LABELS[n]} | {_fmt_s(med)} | {runs} | {cold} | {_fmt_s(cpu)} | "
+            f"{c.peak_kb() / 1e6:.2f} GB | {ratio} | {cpu_ratio} |"
         )
     lines += ["", f"### Targets (issue 9, set for M; here at {raw['scale']})", ""]
     lines += targets(cs)
@@ -448,6 +479,11 @@ def targets(cs: dict[str, Contender]) -> list[str]:
     e_med = e.median() if e else None
     d = cs.get("duckdb")
     f = cs.get("io_floor")
+
+    def by_cpu(other: Contender | None) -> str:
+        a, b = (e.cpu_median() if e else None), (other.cpu_median() if other else None)
+        return f"; by CPU time {a / b:.2f}" if a and b else ""
+
     if e_med and d and d.median():
         ratio = e_med / (d.median() or 1)
         verdict = (
@@ -460,7 +496,7 @@ def targets(cs: dict[str, Contender]) -> list[str]:
         )
         out.append(
             f"- at least 10x faster than the DuckDB SQL peer: engine {e_med:.1f} s, "
-            f"DuckDB {d.median():.1f} s (engine / DuckDB {ratio:.2f}): **{verdict}**"
+            f"DuckDB {d.median():.1f} s (engine / DuckDB {ratio:.2f}{by_cpu(d)}): **{verdict}**"
         )
     if e_med and f and f.median():
         ratio = e_med / (f.median() or 1)
@@ -469,7 +505,7 @@ def targets(cs: dict[str, Contender]) -> list[str]:
         )
         out.append(
             f"- within 2x of the I/O floor: engine / floor {ratio:.2f} "
-            f"(floor {f.median():.1f} s): **{verdict}**"
+            f"(floor {f.median():.1f} s{by_cpu(f)}): **{verdict}**"
         )
     if e:
         gb = e.peak_kb() / 1e6
@@ -502,6 +538,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--contenders", default=",".join(CONTENDERS))
     p.add_argument("--results", type=Path, default=RESULTS, help="the Markdown written")
     p.add_argument("--raw", type=Path, help="JSON of the measurements (default in peers/)")
+    p.add_argument("--note", help="a remark printed with the run (e.g. on machine load)")
     p.add_argument("--commit", help="the commit measured, when run from a git archive of it")
     p.add_argument("--report-only", action="store_true", help="rewrite RESULTS.md from JSON")
     args = p.parse_args(argv)
@@ -520,7 +557,11 @@ def main(argv: list[str] | None = None) -> None:
         args.results.write_text(render(raws))
 
     if args.report_only:
-        save(json.loads(raw_path.read_text()))  # with every results-*.json beside it
+        raw = json.loads(raw_path.read_text())
+        backfill_cpu(raw, args.work)
+        if args.note:
+            raw["note"] = args.note
+        save(raw)  # with every results-*.json beside it
     else:
         run_all(args, save)
     print(f"wrote {args.results} and {raw_path}")
