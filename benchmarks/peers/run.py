@@ -51,7 +51,7 @@ FRAGMENT_ORDER = (
     ("L.md", "Scale L"),
 )
 SCALE_ORDER = ["M", "L", "S", "XS"]  # the headline first
-CONTENDERS = ("engine", "duckdb", "pandas", "io_floor")
+CONTENDERS = ("engine", "duckdb", "io_floor", "pandas")  # run order: the targets first
 LABELS = {
     "engine": "engine (`icm run`, audit trail published)",
     "duckdb": "DuckDB SQL peer",
@@ -85,12 +85,15 @@ class Contender:
     warm: list[Measure] = field(default_factory=list)
 
     def median(self) -> float | None:
-        """Median warm wall time."""
-        return statistics.median(m.wall_s for m in self.warm) if self.warm else None
+        """Median warm wall time (the cold run's when no warm run finished)."""
+        if self.warm:
+            return statistics.median(m.wall_s for m in self.warm)
+        return self.cold.wall_s if self.cold else None
 
     def cpu_median(self) -> float | None:
         """Median warm CPU seconds (None when not measured)."""
-        cpu = [m.cpu_s for m in self.warm if m.cpu_s is not None]
+        runs = self.warm or ([self.cold] if self.cold else [])
+        cpu = [m.cpu_s for m in runs if m.cpu_s is not None]
         return statistics.median(cpu) if cpu else None
 
     def peak_kb(self) -> int:
@@ -449,7 +452,8 @@ def section(raw: dict[str, object]) -> list[str]:
         cpu = c.cpu_median()
         cpu_ratio = "-" if not (e_cpu and cpu) else f"{e_cpu / cpu:.2f}"
         lines.append(
-            f"| {LABELS[n]} | {_fmt_s(med)} | {runs} | {cold} | {_fmt_s(cpu)} | "
+            f"| {LABELS[n]} | {_fmt_s(med)}{'' if c.warm else ' (cold only)'} | {runs} | "
+            f"{cold} | {_fmt_s(cpu)} | "
             f"{c.peak_kb() / 1e6:.2f} GB | {ratio} | {cpu_ratio} |"
         )
     lines += ["", f"### Targets (issue 9, set for M; here at {raw['scale']})", ""]
