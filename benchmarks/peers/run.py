@@ -402,6 +402,7 @@ def section(raw: dict[str, object]) -> list[str]:
     engine = cs.get("engine")
     e_med = engine.median() if engine else None
     e_cpu = engine.cpu_median() if engine else None
+    agreed: dict[str, int] = raw["agreement"]  # type: ignore[assignment]
     lines = [
         "",
         f"## Peer comparison, scale {raw['scale']} ({raw['started']})",
@@ -430,12 +431,9 @@ def section(raw: dict[str, object]) -> list[str]:
         "waiting for a core",
         "- payouts agree to the cent: "
         + (
-            ", ".join(
-                f"engine = {p} on all {n:,} participant-periods"
-                for p, n in raw["agreement"].items()
-            )
+            ", ".join(f"engine = {p} on all {n:,} participant-periods" for p, n in agreed.items())
             or "not checked"
-        ),  # type: ignore[attr-defined]
+        ),
         "",
         "| contender | warm median | warm runs | cold | CPU s, warm median (user + sys) "
         "| peak RSS | engine / contender (warm wall) | engine / contender (CPU) |",
