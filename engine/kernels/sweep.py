@@ -169,7 +169,8 @@ def fold_variants(  # type: ignore[no-untyped-def]  # noqa: PLR0917
         plan_floors: ``(n_plans, MAX_PLAN_MECHANICS, 4, n_variants)``.
         guarantee: ``(n_plans, 4, n_variants)``.
         draw: ``(n_plans, 10, n_variants)`` (:data:`DRAW_FIELDS`).
-        plan_flags: ``(n_plans, 2)``: caps prorated, draw prorated.
+        plan_flags: ``(n_plans, 6)``: caps prorated, draw prorated, then over all variants:
+            most plan caps, most plan floors, any guarantee, any draw (loops skip the rest).
         half_even: the rounding mode is half even (else half up).
         out: ``(n_groups, n_variants)`` accumulators.
         bad: one counter: products that would pass 2**62 (results then unusable).
@@ -269,7 +270,7 @@ def fold_variants(  # type: ignore[no-untyped-def]  # noqa: PLR0917
                     cytd[g, v] = ytd_in + capped
                     total[v] += payable
                 cyear[g] = yr
-            for k in range(k_max):
+            for k in range(plan_flags[pl_, 2]):
                 slot = pl_ * k_max + k
                 if pown[slot] != p:
                     pown[slot] = p
@@ -317,7 +318,7 @@ def fold_variants(  # type: ignore[no-untyped-def]  # noqa: PLR0917
                     total[v] = capped
                 if touched:
                     pyear[slot] = yr
-            for k in range(k_max):
+            for k in range(plan_flags[pl_, 3]):
                 for v in range(n_v):
                     kind = plan_floors[pl_, k, 0, v]
                     if kind == 0:
@@ -335,7 +336,7 @@ def fold_variants(  # type: ignore[no-untyped-def]  # noqa: PLR0917
                         bad,
                     )
                     total[v] = max(total[v], minimum)
-            if seg[r, 7] != 0:
+            if seg[r, 7] != 0 and plan_flags[pl_, 4] != 0:
                 for v in range(n_v):
                     kind = guarantee[pl_, 0, v]
                     if kind == 0:
@@ -355,6 +356,10 @@ def fold_variants(  # type: ignore[no-untyped-def]  # noqa: PLR0917
                     total[v] = max(total[v], minimum)
             in_term = seg[r, 8] != 0
             group = seg[r, 10]
+            if plan_flags[pl_, 5] == 0:  # no variant draws on this plan
+                for v in range(n_v):
+                    out[group, v] += total[v]
+                continue
             for v in range(n_v):
                 draw_paid = 0
                 recovered = 0

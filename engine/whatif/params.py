@@ -107,16 +107,18 @@ def _missing(path: str, here: str, word: str, choices: list[str]) -> EngineError
 
 
 def with_value(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
-    """A deep copy of rule-set ``data`` with the value at ``path`` replaced.
+    """A copy of rule-set ``data`` with the value at ``path`` replaced.
 
-    Every step must exist (a list item is found by its ``id`` or ``name``); the new value is
-    validated afterwards by the rule-set loader.
+    Only the mappings and lists along the path are copied; every other branch is shared with
+    ``data`` (never modified here), so an unchanged section of a variant *is* the base's
+    section and comparisons can skip it. Every step must exist (a list item is found by its
+    ``id`` or ``name``); the new value is validated afterwards by the rule-set loader.
 
     Raises:
         EngineError: ``RULE_BAD_VALUE`` naming the path and what exists where it stops.
     """
     parts = parse_path(path)
-    out = copy.deepcopy(data)
+    out = copy.copy(data)
     node: Any = out
     walked = ""
     for i, part in enumerate(parts):
@@ -140,6 +142,7 @@ def with_value(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
             if last:
                 node[index] = value
             else:
+                node[index] = copy.copy(node[index])
                 node = node[index]
         elif isinstance(node, dict):
             if isinstance(part, int) or part not in node:
@@ -147,6 +150,7 @@ def with_value(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
             if last:
                 node[part] = value
             else:
+                node[part] = copy.copy(node[part])
                 node = node[part]
         else:
             raise EngineError.single(

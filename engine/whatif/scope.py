@@ -31,12 +31,17 @@ _FREE = {"rate_tables", "plans", "name", "description", "reference"}
 """Sections a scoped variant may differ in (names and descriptions change nothing paid)."""
 
 
-def _by_name(items: Any, key: str) -> dict[str, str]:
-    out: dict[str, str] = {}
+def _by_name(items: Any, key: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     for item in items if isinstance(items, list) else []:
         if isinstance(item, dict) and isinstance(item.get(key), str):
-            out[item[key]] = canonical_json(item)
+            out[item[key]] = item
     return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal content; the same object (a section a variant shares with its base) is equal."""
+    return a is b or canonical_json(a) == canonical_json(b)
 
 
 def _strings(value: Any) -> set[str]:
@@ -50,11 +55,13 @@ def _strings(value: Any) -> set[str]:
 def affected_plans(base: dict[str, Any], variant: dict[str, Any]) -> list[str] | None:
     """The ids of the plans whose payouts may differ, or None when everyone may be affected."""
     for key in base.keys() | variant.keys():
-        if key not in _FREE and canonical_json(base.get(key)) != canonical_json(variant.get(key)):
+        if key not in _FREE and not _same(base.get(key), variant.get(key)):
             return None
     tables_a = _by_name(base.get("rate_tables"), "name")
     tables_b = _by_name(variant.get("rate_tables"), "name")
-    changed = {n for n in tables_a.keys() | tables_b.keys() if tables_a.get(n) != tables_b.get(n)}
+    changed = {
+        n for n in tables_a.keys() | tables_b.keys() if not _same(tables_a.get(n), tables_b.get(n))
+    }
     plans_b = variant.get("plans") if isinstance(variant.get("plans"), list) else []
     plans_a = _by_name(base.get("plans"), "id")
     out: list[str] = []
@@ -62,7 +69,7 @@ def affected_plans(base: dict[str, Any], variant: dict[str, Any]) -> list[str] |
         if not isinstance(plan, dict) or not isinstance(plan.get("id"), str):
             return None
         pid = plan["id"]
-        if plans_a.get(pid) != canonical_json(plan) or _strings(plan) & changed:
+        if not _same(plans_a.get(pid), plan) or _strings(plan) & changed:
             out.append(pid)
     if set(plans_a) - {p["id"] for p in plans_b or [] if isinstance(p, dict)}:
         return None  # a plan was removed

@@ -25,8 +25,9 @@ from engine.whatif.vector import VectorResult, VectorVariant, evaluate, prepare
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -76,11 +77,15 @@ class Sweep:
             delta_cents, delta_ppm (change / base total), winners, losers.
         parameters: the parameter paths, in grid order.
         credit_passes: crediting passes run for the whole sweep.
+        seconds: wall time of each step: ``variants`` (built and validated), ``base`` (the base
+            calculation: the shared lines and measures), ``vector`` (the vector path, and its
+            own steps as ``vector.check``...), ``full`` (variants on the full path), ``table``.
     """
 
     table: pl.DataFrame
     parameters: list[str]
     credit_passes: int
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def scaled_quotas(dataset: Dataset, ppm: int, ruleset: RuleSet) -> Dataset:
@@ -193,30 +198,28 @@ def _by_currency(delta: pl.DataFrame) -> list[tuple[str, int, int, int, int]]:
 
 
 def _vector_currency(
-    base_per: pl.DataFrame, result: VectorResult, number: int
-) -> list[tuple[str, int, int, int, int]]:
-    """:func:`_by_currency` of a vector variant: the base, with the folded groups' changes."""
-    change = result.groups.select(
-        "currency",
-        pl.Series("_d", result.values[number] - result.base, dtype=pl.Int64),
+    base_per: pl.DataFrame, result: VectorResult
+) -> Callable[[int], list[tuple[str, int, int, int, int]]]:
+    """:func:`_by_currency` of vector variants: the base, with the folded groups' changes."""
+    totals = dict(
+        base_per.group_by("currency")
+        .agg(pl.col("payable_cents").sum())
+        .sort("currency")
+        .iter_rows()
     )
-    moved = change.group_by("currency").agg(
-        pl.col("_d").sum().alias("_sum"),
-        (pl.col("_d") > 0).sum().alias("winners"),
-        (pl.col("_d") < 0).sum().alias("losers"),
-    )
-    totals = base_per.group_by("currency").agg(pl.col("payable_cents").sum().alias("_base"))
-    joined = totals.join(moved, on="currency", how="left").sort("currency")
-    return [
-        (
-            r["currency"],
-            int(r["_base"]),
-            int(r["_base"]) + int(r["_sum"] or 0),
-            int(r["winners"] or 0),
-            int(r["losers"] or 0),
-        )
-        for r in joined.iter_rows(named=True)
-    ]
+    currency = result.groups["currency"].to_numpy()
+    masks = {c: currency == c for c in totals}
+
+    def figures(number: int) -> list[tuple[str, int, int, int, int]]:
+        change = result.values[number] - result.base
+        out = []
+        for c, base_total in totals.items():
+            d = change[masks[c]]
+            total = int(base_total) + int(d.sum())
+            out.append((c, int(base_total), total, int((d > 0).sum()), int((d < 0).sum())))
+        return out
+
+    return figures
 
 
 def _vector(bench: Workbench, points: list[Variant], base_calc: CalcResult) -> VectorResult:
@@ -247,28 +250,39 @@ def sweep(
             calculation. The table's ``path`` column says which path each variant took.
     """
     before = bench.credit_passes
+    clock = time.perf_counter()
+    seconds: dict[str, float] = {"full": 0.0}
     points = variants(rules, grid)
     paths = [p for p, _ in grid]
+    seconds["variants"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     base_calc = bench.calculate(points[0].ruleset)
     base_pay = base_calc.payouts
     base_per = metrics.per_payouts(base_pay, bench.dataset)
+    seconds["base"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     fast = _vector(bench, points, base_calc) if vector and len(points) > 1 else None
+    seconds["vector"] = time.perf_counter() - clock
+    if fast is not None:
+        seconds |= {f"vector.{k}": t for k, t in fast.seconds.items()}
+    clock = time.perf_counter()
+    fast_figures = _vector_currency(base_per, fast) if fast is not None else None
     rows: list[dict[str, Any]] = []
     seen: dict[tuple[str, int], pl.DataFrame] = {}
     for v in points:
-        same = (canonical_json(v.data), v.quota_scale_ppm)  # "8%" twice: calculated once
         path, reason = "full", ""
         if v.number == 0:
-            pay = base_pay
-            seen[same] = pay
+            seen[(canonical_json(v.data), v.quota_scale_ppm)] = base_pay
             figures = _by_currency(metrics.deltas(base_per, base_per))
             path = "base"
-        elif fast is not None and v.number in fast.values:
-            figures = _vector_currency(base_per, fast, v.number)
+        elif fast is not None and fast_figures is not None and v.number in fast.values:
+            figures = fast_figures(v.number)
             path = "vector"
         else:
             if fast is not None:
                 reason = fast.reasons.get(v.number, "")
+            started = time.perf_counter()
+            same = (canonical_json(v.data), v.quota_scale_ppm)  # "8%" twice: calculated once
             if same in seen:
                 pay = seen[same]
             elif not scoped:
@@ -277,6 +291,7 @@ def sweep(
             else:
                 pay = _payouts(bench, v, points[0], base_pay)
             seen[same] = pay
+            seconds["full"] += time.perf_counter() - started
             figures = _by_currency(
                 metrics.deltas(base_per, metrics.per_payouts(pay, bench.dataset))
             )
@@ -306,7 +321,8 @@ def sweep(
     schema |= {"delta_ppm": pl.Int64, "winners": pl.Int64, "losers": pl.Int64}
     schema |= {"path": pl.Utf8, "fallback_reason": pl.Utf8}
     table = pl.DataFrame(rows, schema=schema, orient="row")
-    return Sweep(table, paths, bench.credit_passes - before)
+    seconds["table"] = time.perf_counter() - clock - seconds["full"]
+    return Sweep(table, paths, bench.credit_passes - before, seconds)
 
 
 def sweep_chart(result: Sweep) -> str:

@@ -112,16 +112,26 @@ class Shared:
     calc: CalcResult
     segments: pl.DataFrame
     _scaled: dict[int, pl.DataFrame] = field(default_factory=dict)
-    _tables: dict[int, dict[str, str]] = field(default_factory=dict)
+    _tables: dict[tuple[int, str], str | None] = field(default_factory=dict)
+    _signatures: dict[str, str] = field(default_factory=dict)
     _checked: dict[int, tuple[str | None, set[str]]] = field(default_factory=dict)
     _reach: dict[frozenset[str], tuple[set[str], bool]] = field(default_factory=dict)
 
-    def tables_json(self, v: VectorVariant) -> dict[str, str]:
-        """The variant's rate tables as canonical JSON by name (computed once per variant)."""
-        found = self._tables.get(v.number)
+    def signature(self, plan: Plan) -> str:
+        """:func:`_signature` of a base plan (computed once)."""
+        found = self._signatures.get(plan.id)
         if found is None:
-            found = self._tables[v.number] = _tables_json(v.ruleset)
+            found = self._signatures[plan.id] = _signature(plan)
         return found
+
+    def table_json(self, v: VectorVariant, name: str) -> str | None:
+        """The variant's validated rate table ``name`` as canonical JSON (None: no such table)."""
+        key = (v.number, name)
+        if key not in self._tables:
+            found = [t for t in v.ruleset.rate_tables if t.name == name]
+            dumped = canonical_json(found[0].model_dump(mode="json")) if found else None
+            self._tables[key] = dumped
+        return self._tables[key]
 
     def reach(self, plans: set[str]) -> tuple[set[str], bool]:
         """Every plan of the participants on ``plans``; whether one is on a plan twice a period."""
@@ -305,14 +315,19 @@ def _scale_plans(rs: RuleSet) -> set[str]:
     return {p.id for p in rs.plans if plan_measures(p, list(rs.measures)) & names}
 
 
-def _tables_json(ruleset: RuleSet) -> dict[str, str]:
-    return {t.name: canonical_json(t.model_dump(mode="json")) for t in ruleset.rate_tables}
+def _table_data(data: dict[str, Any], name: str) -> Any:
+    for item in data.get("rate_tables") or []:
+        if isinstance(item, dict) and item.get("name") == name:
+            return item
+    return None
 
 
 def _table_changed(shared: Shared, v: VectorVariant, name: str) -> bool:
-    base = shared.tables_json(shared.base)
-    mine = shared.tables_json(v)
-    return name not in base or name not in mine or base[name] != mine[name]
+    """Whether the variant's rate table ``name`` differs from the base's (validated content)."""
+    if _table_data(v.data, name) is _table_data(shared.base.data, name):
+        return False  # the same object: a section the variant shares with the base
+    base = shared.table_json(shared.base, name)
+    return base is None or base != shared.table_json(v, name)
 
 
 def _check(shared: Shared, v: VectorVariant) -> tuple[str | None, set[str]]:
@@ -338,7 +353,7 @@ def _check_once(shared: Shared, v: VectorVariant) -> tuple[str | None, set[str]]
         plan = mine.get(pid)
         if plan is None or pid not in base_plans:
             return f"plan {pid} is added or removed", plans
-        if _signature(plan) != _signature(base_plans[pid]):
+        if _signature(plan) != shared.signature(base_plans[pid]):
             return f"plan {pid} changes more than cap, floor, guarantee and draw amounts", plans
         reason = _fold_reason(plan)
         if reason:
@@ -709,7 +724,7 @@ def _rate_all(
             changed = _table_changed(shared, v, vcomp.rate_table)
             scaled = _scaled_component(v, plans_of[v.number], plan, comp)
             key = (
-                shared.tables_json(v)[vcomp.rate_table] if changed else "",
+                (shared.table_json(v, vcomp.rate_table) or "") if changed else "",
                 v.quota_scale_ppm if scaled else _ONE,
             )
             if key not in keys:
@@ -762,13 +777,9 @@ def _mechanics(
     cal = calendar_frame(shared.dataset.tables["calendar"])
     seq_of = dict(zip(cal["period"].to_list(), cal["seq"].to_list(), strict=True))
     base_plans = {p.id: p for p in shared.base.ruleset.plans}
-    flags = np.array(
-        [
-            [int(base_plans[pid].proration.caps), int(base_plans[pid].proration.draw)]
-            for pid in plan_ids
-        ],
-        dtype=np.int64,
-    ).reshape(n_p, 2)
+    flags = np.zeros((n_p, 6), dtype=np.int64)
+    for i, pid in enumerate(plan_ids):
+        flags[i, :2] = [int(base_plans[pid].proration.caps), int(base_plans[pid].proration.draw)]
     for j, v in enumerate(chosen):
         mine = {p.id: p for p in v.ruleset.plans}
         for g, (plan, c) in enumerate(comps):
@@ -782,6 +793,10 @@ def _mechanics(
                 floors[i, k, :, j] = _amount_fields(fl)
             guarantee[i, :, j] = _amount_fields(vplan.guarantee)
             draw[i, :, j] = _draw_fields(vplan.draw, seq_of)
+            flags[i, 2] = max(flags[i, 2], len(vplan.caps))
+            flags[i, 3] = max(flags[i, 3], len(vplan.floors))
+            flags[i, 4] |= int(vplan.guarantee is not None)
+            flags[i, 5] |= int(vplan.draw is not None)
     return _Mechanics(comp, caps, floors, guarantee, draw, flags)
 
 
