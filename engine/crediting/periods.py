@@ -78,8 +78,12 @@ def assign_periods(
         pl.col("start_date").alias("_start"), pl.col("end_date").alias("_end"), "period"
     ).sort("_start")
     tx = transactions.drop("period", strict=False)
-    dated = (
-        tx.sort("credit_date", nulls_last=True)
+    # one period per distinct credit date, then mapped onto the rows: the transactions
+    # themselves are neither sorted nor joined (each would copy every column)
+    by_date = (
+        tx.select(pl.col("credit_date").unique())
+        .drop_nulls()
+        .sort("credit_date")
         .join_asof(
             cal,
             left_on="credit_date",
@@ -87,13 +91,21 @@ def assign_periods(
             strategy="backward",
             check_sortedness=False,
         )
-        .with_columns(
-            pl.when(pl.col("_end") >= pl.col("credit_date")).then(pl.col("period")).alias("period")
+        .select(
+            "credit_date",
+            pl.when(pl.col("_end") >= pl.col("credit_date")).then(pl.col("period")).alias("period"),
         )
-        .drop("_start", "_end")
     )
-    inside = dated.filter(pl.col("period").is_in(wanted))
-    outside = dated.filter(~pl.col("period").is_in(wanted) | pl.col("period").is_null())
+    period = (
+        tx.select("credit_date")
+        .join(by_date, on="credit_date", how="left", maintain_order="left")
+        .get_column("period")
+    )
+    dated = tx.with_columns(period)
+    wanted_expr = pl.col("period").is_in(wanted)
+    all_inside = dated.select(wanted_expr.fill_null(False).all()).item()
+    inside = dated if all_inside else dated.filter(wanted_expr)
+    outside = dated.filter(~wanted_expr | pl.col("period").is_null())
     message = (
         pl.when(pl.col("period").is_null())
         .then(

@@ -53,7 +53,8 @@ def choose_rules(
             .otherwise(choice)
         )
     tagged = transactions.with_columns(choice.alias(RULE_INDEX))
-    matched = tagged.filter(pl.col(RULE_INDEX).is_not_null())
+    none = tagged.get_column(RULE_INDEX).null_count() == 0
+    matched = tagged if none else tagged.filter(pl.col(RULE_INDEX).is_not_null())
     unrouted = tagged.filter(pl.col(RULE_INDEX).is_null()).with_columns(
         pl.lit(Reason.NO_CREDIT_RULE.value).alias("reason"),
         pl.lit("no crediting rule matches this transaction").alias("message"),

@@ -75,7 +75,7 @@ from engine.crediting.rollup import (
     totals,
 )
 from engine.crediting.route import Sources
-from engine.crediting.select import choose_rules
+from engine.crediting.select import RULE_INDEX, choose_rules
 from engine.errors import EngineError
 from engine.loading.dataset import empty_table
 from engine.money import RoundingMode
@@ -152,6 +152,7 @@ def credit(
     )
     matched, no_rule = choose_rules(kept, section.rules, kinds)
     del kept
+    matched = matched.select(_routing_columns(section, kinds, matched.columns))
     sources = Sources.build(
         {name: _table(tables, name) for name in ("transaction_sellers", "territory_owners")}
     )
@@ -269,10 +270,35 @@ def _needed_columns(
     texts += [rule.when for rule in section.rollups]
     texts += [rule.when for rule in section.rules]
     texts += [rule.when for rule in section.overlays]
-    wanted = set(_ROUTING_COLUMNS)
+    named = _condition_columns(texts, kinds)
+    if named is None:
+        return list(columns)
+    return [c for c in columns if c in named or c in _ROUTING_COLUMNS]
+
+
+def _routing_columns(
+    section: CreditingSection, kinds: Mapping[str, str], columns: Sequence[str]
+) -> list[str]:
+    """The columns routing and overlays read once the primary rule is chosen.
+
+    The columns only exclusions, holds, roll-up conditions and rule choice read have been
+    turned into flags by then.
+    """
+    named = _condition_columns([rule.when for rule in section.overlays], kinds)
+    if named is None:
+        return list(columns)
+    named.update(_ROUTING_COLUMNS, (TX_KEY, RULE_INDEX, "period"))
+    named.update(roll_column(i) for i in range(len(section.rollups)))
+    named.update(hold_column(i) for i in range(len(section.holds)))
+    return [c for c in columns if c in named]
+
+
+def _condition_columns(texts: Sequence[str | None], kinds: Mapping[str, str]) -> set[str] | None:
+    """The columns the conditions ``texts`` read; None when one does not compile."""
+    named: set[str] = set()
     try:
         for text in texts:
-            wanted.update(when_expr(text, kinds).meta.root_names())
+            named.update(when_expr(text, kinds).meta.root_names())
     except EngineError:
-        return list(columns)
-    return [c for c in columns if c in wanted]
+        return None
+    return named
