@@ -341,7 +341,7 @@ class Tier(_Strict):
     upper: Dec | None = Field(
         default=None, alias="to", description="upper bound; absent = open-ended (last tier)"
     )
-    rate: Dec = Field(description="the tier's rate, read per the table's rate_type")
+    rate: Dec = Field(ge=0, description="the tier's rate, read per the table's rate_type")
 
     @model_validator(mode="after")
     def _check(self) -> Tier:
