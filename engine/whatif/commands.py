@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import polars as pl
 import typer
 
 __all__ = ["register"]
@@ -121,7 +122,9 @@ def sweep_command(  # noqa: PLR0917
         result = sweep(bench, rules, axes)
         out.print(_table(result.table, "Cost curve (cents; change in ppm of the base)"))
         n = result.table["variant"].n_unique()
-        _say(f"{n} variants, {result.credit_passes} crediting pass(es)")
+        ways = result.table.group_by("path").agg(pl.col("variant").n_unique()).sort("path")
+        how = ", ".join(f"{count} {path}" for path, count in ways.iter_rows())
+        _say(f"{n} variants ({how}), {result.credit_passes} crediting pass(es)")
         if out_dir is not None:
             write_frame(result.table, out_dir / "sweep.csv")
             (out_dir / "sweep.svg").write_text(sweep_chart(result), encoding="utf-8")
