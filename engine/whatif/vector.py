@@ -527,9 +527,10 @@ def _rated_cents(v: VectorVariant, comp: Component, rows: pl.DataFrame) -> IntAr
         isinstance(tier_def, AttainmentMeasure) and tier_def.measure == comp.measure
     )
     above = any(g.pay == "above_threshold" for g in comp.gates)
+    paid = rows.filter(pl.col("gate_passed"))
     job = RateJob(
         table=table,
-        rows=rows.filter(pl.col("gate_passed")),
+        rows=paid,
         lines=None,
         by_line=False,
         tier_is_paid=tier_is_paid and not above,
@@ -537,8 +538,12 @@ def _rated_cents(v: VectorVariant, comp: Component, rows: pl.DataFrame) -> IntAr
         default_boundary=table.boundary or settings.boundary,
         component=comp.name,
     )
-    rated = rate(job).rows.select(*KEYS, "earned_e8")
-    value = pl.col("earned_e8").fill_null(0).cast(pl.Int128)
+    rated = rate(job).rows
+    if rated.height != paid.height or not all(rated[k].equals(paid[k]) for k in KEYS):
+        rated = paid.select(KEYS).join(rated, on=KEYS, how="left", maintain_order="left")
+    earned = np.zeros(rows.height, dtype=np.int64)
+    earned[rows["gate_passed"].to_numpy()] = rated["earned_e8"].fill_null(0).to_numpy()
+    value = pl.col("_e").cast(pl.Int128)
     if comp.modifier is not None:
         value = round_div_expr(value * pl.col("modifier_ppm"), _ONE, mode)
     changed = pl.col("plan_days") < pl.col("active_days")
@@ -547,10 +552,10 @@ def _rated_cents(v: VectorVariant, comp: Component, rows: pl.DataFrame) -> IntAr
         .then(round_div_expr(value * pl.col("plan_days"), pl.col("active_days"), mode))
         .otherwise(value)
     )
-    earned = rows.join(rated, on=KEYS, how="left", maintain_order="left").select(
-        pl.when(pl.col("gate_passed")).then(value).otherwise(0).cast(pl.Int64).alias("e")
-    )
-    return round_to_cents(earned["e"].to_numpy(), mode).astype(np.int64)
+    scaled = rows.select(
+        "modifier_ppm", "plan_days", "active_days", pl.Series("_e", earned, dtype=pl.Int64)
+    ).select(value.cast(pl.Int64).alias("e"))
+    return round_to_cents(scaled["e"].to_numpy(), mode).astype(np.int64)
 
 
 # ------------------------------------------------------------------------------ mechanics
