@@ -11,7 +11,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from engine.kernels.jit import forced
+from engine.kernels import tiers
+from engine.kernels.jit import forced, pick
+
+# Compile before the test modules import anything: test_arith.py imports the integer helpers
+# by name and must get the compiled ones (their 64-bit arithmetic is what it tests).
+with forced("numba"):
+    pick(tiers._round_floor, 0)
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,8 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from engine.errors import EngineError, Reason
-from engine.kernels.jit import PYTHON_BUDGET, PYTHON_ROWS, forced
+from engine.kernels import tiers
+from engine.kernels.jit import PYTHON_BUDGET, PYTHON_ROWS, _registered, forced
 
 from .comparisons import COMPARISONS, Case
 
@@ -37,6 +40,19 @@ PROPERTY = settings(
 )
 
 
+@contextmanager
+def pure_python() -> Iterator[None]:
+    """Kernels and their helpers all as plain Python, as in a process without Numba.
+
+    The kernels' module holds compiled helpers once anything compiled it (``conftest.py``
+    does); a Python kernel would call them. Here they are the plain functions again.
+    """
+    with pytest.MonkeyPatch.context() as mp, forced("python"):
+        for fn in _registered[tiers.__name__]:
+            mp.setattr(tiers, fn.__name__, fn)
+        yield
+
+
 @pytest.mark.parametrize("name", sorted(COMPARISONS))
 def test_python_path_equals_reference(name: str) -> None:
     comparison = COMPARISONS[name]
@@ -45,7 +61,7 @@ def test_python_path_equals_reference(name: str) -> None:
     @given(comparison.cases)
     def check(case: Case) -> None:
         expected = comparison.reference(case)
-        with forced("python"):
+        with pure_python():
             if all(v in INT64 for v in expected):
                 assert comparison.fast(case).tolist() == expected
             else:
@@ -62,7 +78,7 @@ def test_python_path_equals_compiled_on_a_seeded_case(name: str) -> None:
     case = comparison.bench_case(3000, 7)
     with forced("numba"):
         compiled = comparison.fast(case)
-    with forced("python"):
+    with pure_python():
         interpreted = comparison.fast(case)
     assert interpreted.dtype == np.int64
     assert interpreted.tolist() == compiled.tolist()
@@ -107,3 +123,11 @@ def test_python_rows_are_budgeted_per_process(tmp_path: Path) -> None:
     seen = _fresh([PYTHON_ROWS] * (calls + 1), tmp_path)
     assert seen["loaded"] == [False] * calls + [True]
     assert seen["last"] == (PYTHON_ROWS - 1) * 1000 * 5 * 10**4  # 40,950.00 at 5%
+
+
+def test_pure_python_swaps_the_compiled_helpers_out() -> None:
+    assert hasattr(tiers._mul_divmod, "py_func")  # compiled (conftest.py)
+    with pure_python():
+        assert not hasattr(tiers._mul_divmod, "py_func")
+        assert not hasattr(tiers._retroactive_kernel, "py_func")
+    assert hasattr(tiers._mul_divmod, "py_func")
