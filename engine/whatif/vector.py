@@ -157,7 +157,8 @@ class VectorResult:
         base: the base calculation's payable per group.
         values: variant number -> payable per group (aligned with ``groups``).
         reasons: variant number -> why it is not on the vector path (the caller falls back).
-        seconds: wall time of each step (``check``, ``prepare``, ``rate``, ``fold``).
+        seconds: wall time of each step (``check``, ``prepare``, ``rate``, ``fold``), and the
+            CPU time of the process (all threads) while rating and folding (``*_cpu``).
     """
 
     groups: pl.DataFrame
@@ -915,19 +916,21 @@ def evaluate(
     if not chosen or batch.seg.height == 0:
         values = {v.number: batch.base.copy() for v in chosen}
         return VectorResult(batch.groups, batch.base, values, reasons, seconds)
-    clock = time.perf_counter()
+    clock, cpu = time.perf_counter(), time.process_time()
     rated = _rate_all(shared, batch, chosen, plans_of)
     seconds["rate"] = time.perf_counter() - clock
+    seconds["rate_cpu"] = time.process_time() - cpu
     clock = time.perf_counter()
     plan_ids = sorted(batch.seg["plan_id"].unique().to_list())
     mech = _mechanics(shared, rated.comps, plan_ids, chosen)
     half_even = settings_of(shared.base.ruleset).rounding_mode is RoundingMode.HALF_EVEN
     seconds["prepare"] += time.perf_counter() - clock
-    clock = time.perf_counter()
+    clock, cpu = time.perf_counter(), time.process_time()
     out, overflow = _fold(
         batch, rated, mech=mech, plan_ids=plan_ids, half_even=half_even, threads=threads
     )
     seconds["fold"] = time.perf_counter() - clock
+    seconds["fold_cpu"] = time.process_time() - cpu
     base_j = next(j for j, v in enumerate(chosen) if v.number == shared.base.number)
     why = ""
     if overflow:
