@@ -84,6 +84,8 @@ class CreditResult:
         counts: the counts (they add up: see :attr:`CreditCounts.balanced`).
         rollups_materialised: whether ``credits`` holds the roll-up rows.
         basis: what roll-up credits derive from (for totals and lineage on demand).
+        default_totals: the totals by :data:`~engine.crediting.frames.ROLLUP_TOTAL_KEYS`,
+            when the stage already computed them (returned by :meth:`rollup_totals`).
     """
 
     credits: pl.DataFrame
@@ -93,11 +95,18 @@ class CreditResult:
     counts: CreditCounts
     rollups_materialised: bool
     basis: RollupBasis
+    default_totals: pl.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def rollup_totals(
         self, by: Sequence[str] = ROLLUP_TOTAL_KEYS, attributes: pl.DataFrame | None = None
     ) -> pl.DataFrame:
         """Roll-up totals per manager (see :func:`engine.crediting.rollup.totals`)."""
+        if (
+            self.default_totals is not None
+            and attributes is None
+            and tuple(by) == ROLLUP_TOTAL_KEYS
+        ):
+            return self.default_totals
         return totals(self.basis, by, attributes)
 
     def rollup_credits(self, participant_id: str | None = None) -> pl.DataFrame:

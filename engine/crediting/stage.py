@@ -67,7 +67,6 @@ from engine.crediting.overlay import overlay_credits
 from engine.crediting.periods import assign_periods
 from engine.crediting.result import CreditCounts, CreditResult
 from engine.crediting.rollup import (
-    RollupBasis,
     conform_keep,
     prepare,
     roll_column,
@@ -212,10 +211,13 @@ def credit(
     ).sort("transaction_id", "source_line")
     overlay_misses = pl.concat(misses).sort("transaction_id", "rule", "source_line")
     excluded = excluded.sort("transaction_id", "source_line")
+    default_totals = None
     if rolled is not None:
         n_rollup, n_held = rolled.height, int(credits["held"].sum())
     else:
-        n_rollup, n_held = _rollup_counts(n_level0_held, basis)
+        # the run asks for these totals next: computed once, the counts read from them
+        default_totals = totals(basis)
+        n_rollup, n_held = _rollup_counts(n_level0_held, default_totals)
     counts = CreditCounts(
         transactions=n_transactions,
         credited=n_credited,
@@ -234,12 +236,12 @@ def credit(
         counts=counts,
         rollups_materialised=rolled is not None,
         basis=basis,
+        default_totals=default_totals,
     )
 
 
-def _rollup_counts(level0_held: int, basis: RollupBasis) -> tuple[int, int]:
-    """Roll-up rows and held rows (level 0 and roll-up), without materialising roll-ups."""
-    frame = totals(basis, by=["held"])
+def _rollup_counts(level0_held: int, frame: pl.DataFrame) -> tuple[int, int]:
+    """Roll-up rows and held rows (level 0 and roll-up), from the roll-up totals."""
     rows = int(frame["credit_count"].sum()) if frame.height else 0
     held = frame.filter(pl.col("held"))
     return rows, level0_held + (int(held["credit_count"].sum()) if held.height else 0)

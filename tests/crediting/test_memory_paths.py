@@ -143,3 +143,57 @@ def test_sort_credits_carries_extra_columns_in_the_same_order() -> None:
     assert got.drop("flag").rows() == frame.select(*CREDIT_SCHEMA).sort(CREDIT_SORT).rows()
     by_flag = {r[-1]: r[:-1] for r in frame.select(*CREDIT_SCHEMA, "flag").rows()}
     assert all(by_flag[r[-1]] == r[:-1] for r in got.rows())
+
+
+def test_cached_rollup_totals_equal_fresh_ones() -> None:
+    from engine.crediting import credit
+    from engine.crediting.rollup import totals
+    from engine.loading import dataset_from_rows
+    from engine.rules.crediting_schema import CreditingSection
+
+    ds = dataset_from_rows(
+        {
+            "calendar": [
+                {"period": "2026-01", "start_date": "2026-01-01", "end_date": "2026-01-31"}
+            ],
+            "participants": [
+                {
+                    "participant_id": p,
+                    "role": "AE",
+                    "pay_currency": "USD",
+                    "hire_date": "2025-01-01",
+                }
+                for p in ("P1", "P2", "M1", "M2")
+            ],
+            "hierarchy": [
+                {"participant_id": "P1", "manager_id": "M1", "valid_from": "2025-01-01"},
+                {"participant_id": "P2", "manager_id": "M1", "valid_from": "2025-01-01"},
+                {"participant_id": "M1", "manager_id": "M2", "valid_from": "2025-01-01"},
+            ],
+            "transactions": [
+                {
+                    "transaction_id": f"T{i}",
+                    "credit_date": f"2026-01-{i + 1:02d}",
+                    "amount": f"{100 + i}.{i:02d}",
+                    "currency": "USD",
+                    "seller_id": ("P1", "P2")[i % 2],
+                }
+                for i in range(9)
+            ],
+        }
+    )
+    rules = CreditingSection.model_validate(
+        {
+            "rules": [{"name": "seller", "source": "seller"}],
+            "rollups": [
+                {"name": "managers", "credit_types": ["direct"], "overrides": ["0.5", "0.3"]}
+            ],
+            "holds": [{"name": "big", "when": "amount > 105"}],
+        }
+    )
+    result = credit(ds, rules, rollups="aggregate")
+    fresh = totals(result.basis)
+    assert result.rollup_totals().equals(fresh)
+    assert result.counts.rollup_rows == int(fresh["credit_count"].sum()) > 0
+    materialised = credit(ds, rules, rollups="materialise")
+    assert result.counts.held_rows == materialised.counts.held_rows > 0
