@@ -8,12 +8,13 @@ A benchmark, not a test: nothing fails when the numbers move. Each run is a fres
 ``PYTHONPYCACHEPREFIX``: every engine module is compiled from source); *warm*: the next
 ``--repeats`` runs with both caches filled (median reported). ``--numba`` runs the same with
 the kernels forced through Numba (what a run cost before small calls ran as Python), for the
-comparison. CPU is user + system of the child process: steadier than wall time on a shared
-machine.
+comparison; ``--pipeline`` times ``engine.pipeline.run`` and ``write`` alone in a fresh process
+(no CLI, no printing, no run log). CPU is user + system of the child process: steadier than
+wall time on a shared machine.
 
 Run::
 
-    .venv/bin/python benchmarks/bench_sample_run.py --repeats 5 --numba
+    .venv/bin/python benchmarks/bench_sample_run.py --repeats 5 --numba --pipeline
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 ICM = Path(sys.executable).with_name("icm")
 ARGS = ["run", "fixtures/sample", "--rules", "rules/sample.yaml"]
+PIPELINE_ONLY = (
+    "import sys; from pathlib import Path; from engine.pipeline import run, write; "
+    "write(run(Path(sys.argv[2]), Path(sys.argv[4])), Path(sys.argv[6]))"
+)
 FORCE_NUMBA = (
     "import sys; from engine.kernels import jit; jit._mode = 'numba'; "
     "from engine.cli import main; sys.argv = ['icm', *sys.argv[1:]]; main()"
@@ -50,13 +55,14 @@ def _once(command: list[str], env: dict[str, str]) -> tuple[float, float]:
 
 def measure(label: str, command: list[str], repeats: int, tmp: Path) -> str:
     """Cold then warm runs of ``command``; one Markdown row."""
+    slug = str(abs(hash(label)))
     env = {
         **os.environ,
-        "NUMBA_CACHE_DIR": str(tmp / f"numba-{label}"),
-        "PYTHONPYCACHEPREFIX": str(tmp / f"pyc-{label}"),
+        "NUMBA_CACHE_DIR": str(tmp / f"numba-{slug}"),
+        "PYTHONPYCACHEPREFIX": str(tmp / f"pyc-{slug}"),
     }
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    out = ["--out", str(tmp / f"out-{label}")]
+    out = ["--out", str(tmp / f"out-{slug}")]
     cold = _once(command + out, env)
     warm = [_once(command + out, env) for _ in range(repeats)]
     walls = [w for w, _ in warm]
@@ -72,6 +78,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--numba", action="store_true", help="also with kernels forced to Numba")
+    parser.add_argument(
+        "--pipeline", action="store_true", help="also engine.pipeline run + write alone (no CLI)"
+    )
     args = parser.parse_args()
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"],
@@ -86,15 +95,23 @@ def main() -> None:
     )
     print()
     print(
-        "| kernels | cold wall s | cold CPU s | warm wall s (median) | warm CPU s (median) "
+        "| command | cold wall s | cold CPU s | warm wall s (median) | warm CPU s (median) "
         "| warm wall s (each) |"
     )
     print("|---|---:|---:|---:|---:|---|")
     with tempfile.TemporaryDirectory() as tmp:
-        print(measure("auto", [str(ICM), *ARGS], args.repeats, Path(tmp)), flush=True)
+        print(measure("`icm run`", [str(ICM), *ARGS], args.repeats, Path(tmp)), flush=True)
         if args.numba:
             command = [sys.executable, "-c", FORCE_NUMBA, *ARGS]
-            print(measure("numba", command, args.repeats, Path(tmp)), flush=True)
+            print(
+                measure("`icm run`, kernels forced to Numba", command, args.repeats, Path(tmp)),
+                flush=True,
+            )
+        if args.pipeline:
+            command = [sys.executable, "-c", PIPELINE_ONLY, *ARGS]
+            print(
+                measure("pipeline run + write only", command, args.repeats, Path(tmp)), flush=True
+            )
     print(f"\nload average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
