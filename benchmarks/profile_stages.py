@@ -127,6 +127,7 @@ def _instrument(sampler: Sampler) -> None:
         "prepare",
         "conform_keep",
         "sort_credits",
+        "totals",
         "_rollup_counts",
     ):
         if hasattr(stage, attr):
