@@ -19,12 +19,14 @@ import pytest
 from typer.testing import CliRunner
 
 from engine.cli import app
+from engine.errors import Reason
 
 from .corpus import VALID_DATA, Case, corpus, table_rows
 
 CASES = corpus()
-_ERROR = re.compile(r"^error: .*? ([A-Z][A-Z_0-9]+): ", re.M)
-"""The reason code of each ``error: location CODE: message`` line the command prints."""
+_CODE = re.compile(r"(?<![A-Za-z0-9_])([A-Z][A-Z0-9_]{2,}): ")
+"""A reason code as the command prints it: ``location CODE: message``."""
+_REASONS = {r.value for r in Reason}
 runner = CliRunner()
 
 
@@ -37,7 +39,7 @@ def _invoke(case: Case, tmp_path: Path) -> tuple[int, str, list[str], list[str]]
     """Run the case through ``icm``: exit code, all output, reason codes, messages and hints."""
     if case.kind == "rules":
         result = runner.invoke(app, ["run", str(VALID_DATA), "--rules", str(case.path)])
-        codes = _ERROR.findall(result.stderr)
+        codes = [c for c in _CODE.findall(result.stderr) if c in _REASONS]
         return result.exit_code, result.output, codes, [result.stderr]
     rejects = tmp_path / "rejects.parquet"
     args = ["validate", str(case.path), "--rejects", str(rejects), "--show", "0"]

@@ -33,7 +33,7 @@ SEEDS = sorted(
     [ROOT / "rules" / "sample.yaml", *(ROOT / "rules" / "examples").glob("**/rules.yaml")]
 )
 FUZZ = settings(
-    max_examples=120,
+    max_examples=80,
     deadline=None,
     suppress_health_check=[
         HealthCheck.too_slow,
