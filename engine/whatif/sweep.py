@@ -6,15 +6,14 @@ What is shared between the variants (``docs/whatif.md``):
 * crediting: one pass for every variant whose crediting content (classify, crediting,
   extra_columns, rounding mode) is unchanged -- every plan parameter and ``quota_scale``;
   a variant that edits crediting is credited once per distinct crediting content;
-* what is *not* shared yet: the plan calculation (lines, measures, rating, caps, fold) runs
-  once per variant through :func:`engine.calc.payouts.calculate`. Rating every variant in one
-  packed kernel call over shared measures needs a calculation entry point that takes the
-  measures as input; that belongs to the calculation stage.
+* lines, measures, quotas and attainments: computed once (the base calculation) for every
+  variant the vector path supports (:mod:`engine.whatif.vector`), which rates and folds all
+  of them in one pass; any other variant runs :func:`engine.calc.payouts.calculate` (scoped to
+  the participants it can change). The table's ``path`` column says which.
 
 Example:
     >>> from pathlib import Path
     >>> from engine.whatif.shared import Workbench
-from engine.whatif.vector import VectorResult, VectorVariant, evaluate, prepare
     >>> bench = Workbench.load(Path("fixtures/sample"))
     >>> grid = [("rate_tables.ae-commission.tiers[0].rate", ["5%", "6%"])]
     >>> s = sweep(bench, Path("rules/sample.yaml"), grid)
