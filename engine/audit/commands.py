@@ -52,7 +52,9 @@ def _explain(  # noqa: PLR0917
             from engine.audit.published import open_run, published_result  # noqa: PLC0415
 
             published = open_run(run_dir)
-            result = published_result(published, data, rules, [participant], mapping=mapping)
+            result = published_result(
+                published, data, rules, [participant], periods=[period], mapping=mapping
+            )
         else:
             # every period, as `icm run` pays them: carried state (draws, caps, true-ups) and
             # the original deals of clawbacks come from earlier periods

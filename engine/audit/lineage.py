@@ -49,7 +49,7 @@ import polars as pl
 if TYPE_CHECKING:
     from engine.pipeline import RunResult
 
-__all__ = ["CREDIT_LINE_SCHEMA", "LEVELS", "Lineage", "build_lineage"]
+__all__ = ["CREDIT_LINE_SCHEMA", "LEVELS", "Lineage", "build_lineage", "window_periods"]
 
 LEVELS = (
     "payouts",
@@ -219,8 +219,16 @@ def _measure_rows(result: RunResult, incentives: pl.DataFrame) -> pl.DataFrame:
     ).sort([*keys, "measure"])
 
 
-def _window_periods(calendar: pl.DataFrame, window: str) -> pl.DataFrame:
-    """``period, credit_period``: which credit periods a measure of ``window`` reads."""
+def window_periods(calendar: pl.DataFrame, window: str) -> pl.DataFrame:
+    """``period, credit_period``: which credit periods a measure of ``window`` reads.
+
+    Example:
+        >>> from datetime import date
+        >>> cal = pl.DataFrame({"period": ["a", "b"], "start_date": [date(2026, 1, 1),
+        ...     date(2026, 2, 1)], "quarter": ["q1", "q1"], "year": ["y", "y"]})
+        >>> window_periods(cal, "quarter_to_date").sort("*").rows()
+        [('a', 'a'), ('b', 'a'), ('b', 'b')]
+    """
     cal = calendar.sort("start_date").with_row_index("_i")
     if window == "period":
         return cal.select("period", pl.col("period").alias("credit_period"))
@@ -277,7 +285,7 @@ def _credit_lines(
         if not isinstance(m, SumMeasure | CountMeasure):
             continue
         rows = wanted.filter(pl.col("measure") == name)
-        window = _window_periods(ds.tables["calendar"], m.window)
+        window = window_periods(ds.tables["calendar"], m.window)
         need = rows.join(window, on="period")
         got = measure_lines(m, lines).rename({"period": "credit_period"})
         got = got.join(need, on=["participant_id", "credit_period"]).with_columns(

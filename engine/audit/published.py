@@ -241,8 +241,42 @@ def _typed(source: _Input, key: str | None = None, wanted: Sequence[str] = ()) -
     return typed
 
 
-def _rollup_basis(run: PublishedRun, ruleset: RuleSet, managers: Sequence[str]) -> RollupBasis:
-    """The roll-up basis restricted to what rolls up to ``managers``."""
+def _read(
+    run: PublishedRun,
+    data_dir: Path,
+    name: str,
+    config: Any,
+    *,
+    key: str | None = None,
+    wanted: Sequence[str] = (),
+) -> pl.DataFrame:
+    """One input table, checked against the manifest (empty when the run had none)."""
+    source = _input(run, data_dir, name, config)
+    if source is not None:
+        return _typed(source, key, wanted)
+    from engine.contract import TABLES  # noqa: PLC0415
+    from engine.loading.dataset import empty_table  # noqa: PLC0415
+
+    return empty_table(TABLES[name])
+
+
+def _credit_periods(ruleset: RuleSet, calendar: pl.DataFrame, periods: Sequence[str]) -> list[str]:
+    """The credit periods the measures of ``periods`` read (their windows reach back)."""
+    from engine.audit.lineage import window_periods  # noqa: PLC0415
+
+    windows = {str(getattr(m, "window", "period")) for m in ruleset.measures} | {"period"}
+    reach = pl.concat([window_periods(calendar, w) for w in sorted(windows)])
+    wanted = reach.filter(pl.col("period").is_in(list(periods)))["credit_period"]
+    return sorted(set(wanted.to_list()))
+
+
+def _rollup_basis(
+    run: PublishedRun,
+    ruleset: RuleSet,
+    managers: Sequence[str],
+    credit_periods: Sequence[str] | None,
+) -> RollupBasis:
+    """The roll-up basis restricted to what rolls up to ``managers`` (in ``credit_periods``)."""
     from engine.calc.payouts import settings_of  # noqa: PLC0415
     from engine.crediting.hierarchy import Chains  # noqa: PLC0415
     from engine.crediting.holds import hold_column  # noqa: PLC0415
@@ -272,15 +306,14 @@ def _rollup_basis(run: PublishedRun, ruleset: RuleSet, managers: Sequence[str]) 
     links = links_all.filter(pl.col("seg_id").is_in(segments["seg_id"].implode())).collect()
     depth = int(links.select(pl.col("level").max()).item() or 0) if links.height else 0
     rolled = sorted({t for r in section.rollups for t in r.credit_types})
-    level0 = (
-        run.scan("credits")
-        .filter(
-            pl.col("participant_id").is_in(below)
-            & (pl.col("level") == 0)
-            & pl.col("credit_type").is_in(rolled)
-        )
-        .collect()
+    keep = (
+        pl.col("participant_id").is_in(below)
+        & (pl.col("level") == 0)
+        & pl.col("credit_type").is_in(rolled)
     )
+    if credit_periods is not None:
+        keep = keep & pl.col("period").is_in(list(credit_periods))
+    level0 = run.scan("credits").filter(keep).collect()
     flag_cols = [roll_column(i) for i in range(len(section.rollups))] + [
         hold_column(i) for i in range(len(section.holds))
     ]
@@ -305,6 +338,7 @@ def published_result(
     rules: Path,
     participants: Sequence[str],
     *,
+    periods: Sequence[str] | None = None,
     mapping: Path | None = None,
 ) -> RunResult:
     """The run's result for ``participants``, read from the published files (see module doc).
@@ -314,6 +348,10 @@ def published_result(
         data_dir: the data directory the run was made from (files checked by sha256).
         rules: the rule-set file the run used (checked by content hash).
         participants: the participants to read.
+        periods: only these periods will be explained: a manager's roll-up lines are then read
+            for the credit periods their measures' windows reach only (a manager high in a
+            large hierarchy has one per team deal). Own credits, payouts and the rest are read
+            for every period (a clawback's original deal is in an earlier one).
         mapping: the column-mapping file, if the run used one.
 
     Returns:
@@ -335,23 +373,19 @@ def published_result(
     mine = pl.col("participant_id").is_in(who)
     calc = {name: run.scan(name).filter(mine).collect() for name in _CALC}
     own = run.scan("credits").filter(mine).collect()
-    basis = _rollup_basis(run, ruleset, who)
+    tables = {
+        "participants": _read(
+            run, data_dir, "participants", config, key="participant_id", wanted=who
+        ),
+        "calendar": _read(run, data_dir, "calendar", config),
+        "exchange_rates": _read(run, data_dir, "exchange_rates", config),
+    }
+    reach = None if periods is None else _credit_periods(ruleset, tables["calendar"], periods)
+    basis = _rollup_basis(run, ruleset, who, reach)
     ids = pl.concat([own["transaction_id"], basis.credits["transaction_id"]]).unique().sort()
-    tables: dict[str, pl.DataFrame] = {}
-    for name, key, wanted in (
-        ("transactions", "transaction_id", ids.to_list()),
-        ("participants", "participant_id", who),
-        ("calendar", None, []),
-        ("exchange_rates", None, []),
-    ):
-        source = _input(run, data_dir, name, config)
-        if source is not None:
-            tables[name] = _typed(source, key, wanted)
-        else:
-            from engine.contract import TABLES  # noqa: PLC0415
-            from engine.loading.dataset import empty_table  # noqa: PLC0415
-
-            tables[name] = empty_table(TABLES[name])
+    tables["transactions"] = _read(
+        run, data_dir, "transactions", config, key="transaction_id", wanted=ids.to_list()
+    )
     empty = pl.DataFrame()
     dataset = Dataset(tables, empty, empty, dict(run.manifest.get("inputs", {})), data_dir)
     credits = CreditResult(

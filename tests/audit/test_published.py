@@ -126,3 +126,18 @@ def test_a_parquet_company_reads_only_the_credited_rows(
         for period in synth_run.periods[::3]:
             want = explain(lin.select(pid, period), pid, period).to_dict()
             assert explain(again.select(pid, period), pid, period).to_dict() == want
+
+
+def test_one_period_reads_only_the_credit_periods_it_needs(
+    sample_run: RunResult, sample_lineage: Lineage, published: Path
+) -> None:
+    found = open_run(published)
+    every = published_result(found, SAMPLE, RULES, ["P001"])
+    for period in sample_run.periods:
+        one = published_result(found, SAMPLE, RULES, ["P001"], periods=[period])
+        rolled = one.credits.rollup_credits("P001")
+        assert set(rolled["period"].to_list()) <= {period}
+        assert rolled.height < every.credits.rollup_credits("P001").height
+        lin = build_lineage(one, ["P001"]).select("P001", period)
+        want = explain(sample_lineage.select("P001", period), "P001", period).to_dict()
+        assert explain(lin, "P001", period).to_dict() == want
