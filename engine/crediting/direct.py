@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from engine.crediting.frames import keep_where
 from engine.crediting.order import TX_KEY
 from engine.crediting.route import FIXED_PARTICIPANT, Sources, route
 from engine.crediting.select import RULE_INDEX
@@ -53,7 +54,7 @@ def primary_credits(
         indexes = [i for i, r in enumerate(rules) if r.source == kind]
         if not indexes:
             continue
-        subset = transactions.filter(pl.col(RULE_INDEX).is_in(indexes))
+        subset = keep_where(transactions, pl.col(RULE_INDEX).is_in(indexes))
         if kind == "participant":
             subset = subset.with_columns(
                 pl.col(RULE_INDEX)
@@ -61,6 +62,7 @@ def primary_credits(
                 .alias(FIXED_PARTICIPANT)
             )
         got, lost = route(subset, kind, sources)
+        del subset
         if kind in SPLIT_SOURCES:
             got = allocate(got, split_group(got))
         found.append(got)

@@ -104,3 +104,21 @@ def conform(frame: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFr
         ['transaction_id', 'rule', 'source_line']
     """
     return frame.select(pl.col(name).cast(dtype) for name, dtype in schema.items())
+
+
+def keep_where(frame: pl.DataFrame, predicate: pl.Expr) -> pl.DataFrame:
+    """``frame.filter(predicate)``, but the frame itself (no copy) when every row passes.
+
+    A filter copies every column even when it keeps every row; crediting's frames are wide and
+    most filters keep everything on clean data.
+
+    Example:
+        >>> df = pl.DataFrame({"x": [1, 2, None]})
+        >>> keep_where(df, pl.col("x") > 0)["x"].to_list()
+        [1, 2]
+        >>> keep_where(df, pl.col("x").is_null() | (pl.col("x") > 0)) is df
+        True
+    """
+    if frame.select(predicate.fill_null(False).all()).item():
+        return frame
+    return frame.filter(predicate)

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from engine.crediting.asof import asof_lookup
+from engine.crediting.frames import keep_where
 from engine.crediting.segments import segment
 from engine.errors import Reason
 from engine.money import PPM
@@ -137,7 +138,7 @@ def route(
         return _whole(tx, pl.col(FIXED_PARTICIPANT)), _no_owner(tx.clear(), pl.lit(""))
     if source == "seller":
         seller = pl.col("seller_id")
-        found = _whole(tx.filter(seller.is_not_null()), seller)
+        found = _whole(keep_where(tx, seller.is_not_null()), seller)
         missed = _no_owner(
             tx.filter(seller.is_null()), pl.lit("the transaction names no seller (seller_id)")
         )
@@ -162,7 +163,7 @@ def route(
 
 
 def _territory(tx: pl.DataFrame, sources: Sources) -> tuple[pl.DataFrame, pl.DataFrame]:
-    with_territory = tx.filter(pl.col("territory_id").is_not_null())
+    with_territory = keep_where(tx, pl.col("territory_id").is_not_null())
     no_territory = _no_owner(
         tx.filter(pl.col("territory_id").is_null()),
         pl.lit("the transaction names no territory (territory_id)"),
@@ -184,7 +185,9 @@ def _territory(tx: pl.DataFrame, sources: Sources) -> tuple[pl.DataFrame, pl.Dat
         pl.lit("territory_owners").alias("route_table"),
         pl.col("source_line").alias("route_line"),
     )
-    found = looked_up.filter(pl.col("_seg").is_not_null()).join(members, on="_seg").drop("_seg")
+    found = (
+        keep_where(looked_up, pl.col("_seg").is_not_null()).join(members, on="_seg").drop("_seg")
+    )
     nobody = _no_owner(
         looked_up.filter(pl.col("_seg").is_null()).drop("_seg"),
         pl.lit("territory ")

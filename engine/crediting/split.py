@@ -23,6 +23,7 @@ from __future__ import annotations
 import polars as pl
 
 from engine.crediting.arith import check_range, unit_expr
+from engine.crediting.frames import keep_where
 from engine.errors import EngineError, Finding, Reason
 from engine.money import PPM
 
@@ -96,10 +97,11 @@ def allocate(
     check_range(frame, amount)
     columns = frame.columns
     sized = frame.with_columns(pl.len().over(group).alias("_n"))
-    whole = sized.filter(pl.col("_n") == 1)
+    whole = keep_where(sized, pl.col("_n") == 1)
     if whole.filter(pl.col(share) != PPM).height:
         check_shares(whole, group, what="split")
     parts = sized.filter(pl.col("_n") > 1).drop("_n")
+    del sized
     check_shares(parts, group, what="split")
     return pl.concat([whole.select(columns), _largest_remainder(parts, group, amount, share, tie)])
 
