@@ -287,9 +287,25 @@ def _normalise(frame: pl.DataFrame, mapping: TableMapping) -> pl.DataFrame:
     frame = frame.rename({dst: f"{dst} (unmapped)" for dst in shadowed})
     frame = frame.rename({src: dst for dst, src in mapped.items() if src in frame.columns})
     text_cols = [c for c in frame.columns if c != LINE]
-    return frame.with_columns(
-        [pl.col(c).cast(pl.Utf8).str.strip_chars().replace("", None).alias(c) for c in text_cols]
+    frame = frame.with_columns(
+        pl.col(c).cast(pl.Utf8) for c in text_cols if frame.schema[c] != pl.Utf8
     )
+    if frame.height == 0 or not text_cols:
+        return frame
+    # rewrite only the columns that need it: clean columns stay shared, not copied
+    edged = [pl.col(c).str.contains(r"^\s|\s$").any() for c in text_cols]
+    blank = [(pl.col(c) == "").any() for c in text_cols]
+    flags = frame.select(
+        *[e.alias(f"_e{i}") for i, e in enumerate(edged)],
+        *[b.alias(f"_b{i}") for i, b in enumerate(blank)],
+    ).row(0)
+    n = len(text_cols)
+    changed = [
+        (pl.col(c).str.strip_chars() if flags[i] else pl.col(c)).replace("", None).alias(c)
+        for i, c in enumerate(text_cols)
+        if flags[i] or flags[n + i]
+    ]
+    return frame.with_columns(changed)
 
 
 def raw_from_rows(table: str, rows: list[dict[str, str]], display: str) -> RawTable:
