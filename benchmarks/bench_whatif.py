@@ -78,15 +78,17 @@ def _run(data: Path, args: argparse.Namespace) -> None:
     )
     if args.path == "vector":
         steps = ", ".join(
-            f"{k.removeprefix('vector.')} {v:.2f} s"
+            f"{k.removeprefix('vector.').replace('_cpu', ' CPU')} {v:.2f} s"
             for k, v in sec.items()
             if k.startswith("vector.")
         )
         print(f"vector path {sec['vector']:.2f} s ({steps}); table {sec['table']:.2f} s")
         after_shared = sec["variants"] + sec["vector"] + sec["table"] + sec["full"]
+        cpu = sec["variants_cpu"] + sec["vector_cpu"] + sec["table_cpu"]
         print(
-            f"after the shared measures: {after_shared:.2f} s for {n} variants; "
-            f"after crediting: {after_shared + sec['base']:.1f} s"
+            f"after the shared measures: {after_shared:.2f} s wall ({cpu:.2f} s CPU) for {n} "
+            f"variants; after crediting: {after_shared + sec['base']:.1f} s wall "
+            f"({cpu + sec['base_cpu']:.1f} s CPU)"
         )
     else:
         print(f"full path {sec['full']:.1f} s, {sec['full'] / max(n, 1):.2f} s per variant")

@@ -78,7 +78,8 @@ class Sweep:
         credit_passes: crediting passes run for the whole sweep.
         seconds: wall time of each step: ``variants`` (built and validated), ``base`` (the base
             calculation: the shared lines and measures), ``vector`` (the vector path, and its
-            own steps as ``vector.check``...), ``full`` (variants on the full path), ``table``.
+            own steps as ``vector.check``...), ``full`` (variants on the full path), ``table``;
+            ``*_cpu``: the process's CPU time (all threads) in the same step.
     """
 
     table: pl.DataFrame
@@ -249,22 +250,25 @@ def sweep(
             calculation. The table's ``path`` column says which path each variant took.
     """
     before = bench.credit_passes
-    clock = time.perf_counter()
+    clock, cpu = time.perf_counter(), time.process_time()
     seconds: dict[str, float] = {"full": 0.0}
     points = variants(rules, grid)
     paths = [p for p, _ in grid]
     seconds["variants"] = time.perf_counter() - clock
-    clock = time.perf_counter()
+    seconds["variants_cpu"] = time.process_time() - cpu
+    clock, cpu = time.perf_counter(), time.process_time()
     base_calc = bench.calculate(points[0].ruleset)
     base_pay = base_calc.payouts
     base_per = metrics.per_payouts(base_pay, bench.dataset)
     seconds["base"] = time.perf_counter() - clock
-    clock = time.perf_counter()
+    seconds["base_cpu"] = time.process_time() - cpu
+    clock, cpu = time.perf_counter(), time.process_time()
     fast = _vector(bench, points, base_calc) if vector and len(points) > 1 else None
     seconds["vector"] = time.perf_counter() - clock
+    seconds["vector_cpu"] = time.process_time() - cpu
     if fast is not None:
         seconds |= {f"vector.{k}": t for k, t in fast.seconds.items()}
-    clock = time.perf_counter()
+    clock, cpu = time.perf_counter(), time.process_time()
     fast_figures = _vector_currency(base_per, fast) if fast is not None else None
     rows: list[dict[str, Any]] = []
     seen: dict[tuple[str, int], pl.DataFrame] = {}
@@ -321,6 +325,7 @@ def sweep(
     schema |= {"path": pl.Utf8, "fallback_reason": pl.Utf8}
     table = pl.DataFrame(rows, schema=schema, orient="row")
     seconds["table"] = time.perf_counter() - clock - seconds["full"]
+    seconds["table_cpu"] = time.process_time() - cpu
     return Sweep(table, paths, bench.credit_passes - before, seconds)
 
 
