@@ -170,8 +170,14 @@ def credit(
         level0_parts.append(got)
         misses.append(lost)
     del credited, primary
+    flags = [roll_column(i) for i in range(len(section.rollups))]
+    flags += [hold_column(i) for i in range(len(section.holds))]
+    # routing columns (seller, territory, chosen rule, line) are not needed past this point
+    wanted = {*CREDIT_SCHEMA, TX_KEY, *flags}
     level0 = pl.concat(
-        [p for p in level0_parts if p.height] or level0_parts[:1], how="diagonal_relaxed"
+        [p.select(c for c in p.columns if c in wanted) for p in level0_parts if p.height]
+        or level0_parts[:1],
+        how="diagonal_relaxed",
     )
     del level0_parts
     if "credit_type" not in level0.columns:
@@ -191,8 +197,6 @@ def credit(
         # sort once, carrying the flags roll-ups read: the basis then shares the sorted
         # credits' columns instead of holding a copy of them
         rolled = None
-        flags = [roll_column(i) for i in range(len(section.rollups))]
-        flags += [hold_column(i) for i in range(len(section.holds))]
         carried = [c for c in flags if c in level0.columns]
         ordered = sort_credits(
             pl.concat([conform_keep(level0), level0.select(carried)], how="horizontal"),
