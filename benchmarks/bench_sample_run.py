@@ -8,13 +8,14 @@ A benchmark, not a test: nothing fails when the numbers move. Each run is a fres
 ``PYTHONPYCACHEPREFIX``: every engine module is compiled from source); *warm*: the next
 ``--repeats`` runs with both caches filled (median reported). ``--numba`` runs the same with
 the kernels forced through Numba (what a run cost before small calls ran as Python), for the
-comparison; ``--pipeline`` times ``engine.pipeline.run`` and ``write`` alone in a fresh process
-(no CLI, no printing, no run log). CPU is user + system of the child process: steadier than
-wall time on a shared machine.
+comparison; ``--demo`` times ``icm demo`` on the same files (the run printed and published,
+without the run log); ``--pipeline`` times ``engine.pipeline.run`` and ``write`` alone in a
+fresh process (no CLI, no printing, no run log). CPU is user + system of the child process:
+steadier than wall time on a shared machine.
 
 Run::
 
-    .venv/bin/python benchmarks/bench_sample_run.py --repeats 5 --numba --pipeline
+    .venv/bin/python benchmarks/bench_sample_run.py --repeats 5 --numba --demo --pipeline
 """
 
 from __future__ import annotations
@@ -79,6 +80,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--numba", action="store_true", help="also with kernels forced to Numba")
     parser.add_argument(
+        "--demo", action="store_true", help="also `icm demo`: the same run, printed, no run log"
+    )
+    parser.add_argument(
         "--pipeline", action="store_true", help="also engine.pipeline run + write alone (no CLI)"
     )
     args = parser.parse_args()
@@ -107,6 +111,9 @@ def main() -> None:
                 measure("`icm run`, kernels forced to Numba", command, args.repeats, Path(tmp)),
                 flush=True,
             )
+        if args.demo:
+            demo = [str(ICM), "demo", *ARGS[1:]]
+            print(measure("`icm demo` (no run log)", demo, args.repeats, Path(tmp)), flush=True)
         if args.pipeline:
             command = [sys.executable, "-c", PIPELINE_ONLY, *ARGS]
             print(
