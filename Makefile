@@ -38,6 +38,7 @@ test: $(STAMP) browser
 ## on 2 cores. Figures go to .benchmarks/stages-S.json (gitignored; benchmarks/stages_table.py
 ## prints them as the table of benchmarks/results/stages-S.md).
 bench-stages: $(STAMP)
+	mkdir -p .benchmarks
 	$(BIN)/python -m pytest -q -p no:cacheprovider benchmarks/bench_stages.py --benchmark-only \
 	  --benchmark-json=.benchmarks/stages-S.json
 	$(BIN)/python benchmarks/stages_table.py .benchmarks/stages-S.json
