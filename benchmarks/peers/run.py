@@ -73,6 +73,7 @@ class Measure:
     peak_kb: int
     code: int
     cpu_s: float | None = None
+    detail: str | None = None
 
 
 @dataclass
@@ -136,7 +137,19 @@ def measure(command: list[str], env: dict[str, str], log: Path) -> Measure:
     status = re.search(r"Exit status: (\d+)", text)
     if use_time and status:
         code = int(status.group(1))
-    return Measure(wall_s=round(wall, 3), peak_kb=peak, code=code, cpu_s=cpu_seconds(text))
+    return Measure(
+        wall_s=round(wall, 3), peak_kb=peak, code=code, cpu_s=cpu_seconds(text), detail=steps(text)
+    )
+
+
+def steps(text: str) -> str | None:
+    """The contender's own split of its time (``Steps: ...``, ``calculate ... write ...``)."""
+    found = re.findall(
+        r"^(Steps: .*|calculate [0-9.]+s write .*|read [0-9.]+s write .*)$",
+        text,
+        flags=re.MULTILINE,
+    )
+    return found[-1] if found else None
 
 
 def cpu_seconds(text: str) -> float | None:
@@ -154,8 +167,12 @@ def backfill_cpu(raw: dict[str, object], work: Path) -> None:
         runs = [c["cold"], *c["warm"]]
         for i, m in enumerate(runs):
             log = work / f"{name}-{i}.log"
-            if m and m.get("cpu_s") is None and log.exists():
-                m["cpu_s"] = cpu_seconds(log.read_text(errors="replace"))
+            if m and log.exists():
+                text = log.read_text(errors="replace")
+                if m.get("cpu_s") is None:
+                    m["cpu_s"] = cpu_seconds(text)
+                if m.get("detail") is None:
+                    m["detail"] = steps(text)
 
 
 def _children_maxrss() -> int:
@@ -454,6 +471,15 @@ def section(raw: dict[str, object]) -> list[str]:
             f"{cold} | {_fmt_s(cpu)} | "
             f"{c.peak_kb() / 1e6:.2f} GB | {ratio} | {cpu_ratio} |"
         )
+    details = [
+        f"- {n} ({'warm' if c.warm else 'cold'}): {m.detail}"
+        for n, c in cs.items()
+        for m in (c.warm or ([c.cold] if c.cold else []))[-1:]
+        if m.detail
+    ]
+    if details:
+        lines += ["", "Each contender's own split of its last run (printed by the process):", ""]
+        lines += details
     lines += ["", f"### Targets (issue 9, set for M; here at {raw['scale']})", ""]
     lines += targets(cs)
     lines += [
