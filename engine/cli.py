@@ -257,17 +257,34 @@ def run_command(
         list[str] | None, typer.Option(help="A period to pay (repeatable); default all.")
     ] = None,
     mapping: Annotated[Path | None, typer.Option(help="Column mapping file.")] = None,
+    runlog: Annotated[
+        Path | None,
+        typer.Option(
+            "--runlog",
+            "--db",
+            envvar="ICM_RUNLOG",
+            help="Operations database: the run log and closed periods (default OUT/ops.duckdb).",
+        ),
+    ] = None,
+    log_format: Annotated[
+        str,
+        typer.Option("--log-format", help="text, or json: one JSON object per event on stderr."),
+    ] = "text",
 ) -> None:
-    """Load, credit and calculate; print payouts; optionally publish the results."""
+    """Load, credit and calculate; print payouts; publish; record every step in the run log."""
 
     def body() -> int:
-        from engine.pipeline import run, write
+        from engine.ops.commands import execute_run
 
-        result = run(data_dir, rules, periods=period, mapping=mapping)
-        written = write(result, out_dir) if out_dir is not None else None
-        return _print_run(result, written)
+        return execute_run(
+            data_dir, rules, out_dir=out_dir, periods=period, mapping=mapping, runlog=runlog,
+            log_format=log_format,
+        )  # fmt: skip
 
     guarded(body)
+
+
+app.command("run-logged", help="The same as `icm run` (its former name).")(run_command)
 
 
 @app.command()

@@ -1,10 +1,11 @@
-"""Operations commands: ``icm intake``, ``icm run-logged``, ``icm runs``, ``icm close``.
+"""Operations commands: ``icm intake``, ``icm runs``, ``icm close``, and the body of ``icm run``.
 
-Registered by :func:`engine.cli._register_plugins`. Heavy modules are imported inside the command
-bodies so that ``icm --help`` stays fast.
+Registered by :func:`engine.cli._register_plugins`; ``icm run`` (and its alias ``icm run-logged``)
+is declared in :mod:`engine.cli` and calls :func:`execute_run`. Heavy modules are imported inside
+the command bodies so that ``icm --help`` stays fast.
 """
 
-# ruff: noqa: PLC0415, PLR0917
+# ruff: noqa: PLC0415
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from engine.ops.progress import JsonLines
     from engine.ops.runlog import LoggedRun
+    from engine.pipeline import RunResult
 
 LOG_FORMATS = ("text", "json")
 
@@ -23,7 +26,6 @@ def register(app: typer.Typer) -> None:
     """Add the operations commands to ``app``."""
     app.command("intake")(intake_command)
     app.command("intake-history")(intake_history_command)
-    app.command("run-logged")(run_logged_command)
     runs = typer.Typer(
         help="The run log: list runs, or `icm runs show ID` for one run's steps and flags.",
         no_args_is_help=False,
@@ -91,130 +93,128 @@ def _db_path(db: Path | None, out_dir: Path | None) -> Path:
     return db if db is not None else (out_dir or Path("out")) / "ops.duckdb"
 
 
-def run_logged_command(
-    data_dir: Annotated[Path, typer.Argument(help="Directory of input files.")],
-    rules: Annotated[Path, typer.Option(help="The rule-set YAML file.")],
-    out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Publish results under this directory.")
-    ] = None,
-    db: Annotated[
-        Path | None, typer.Option(help="Operations database (default OUT/ops.duckdb).")
-    ] = None,
-    period: Annotated[
-        list[str] | None, typer.Option(help="A period to pay (repeatable); default all.")
-    ] = None,
-    mapping: Annotated[Path | None, typer.Option(help="Column mapping file.")] = None,
-    log_format: Annotated[
-        str, typer.Option("--log-format", help="text, or json: one object per line.")
-    ] = "text",
-) -> None:
-    """Run and publish like `icm run`, recording every step in the run log and flagging outliers."""
-    from engine.cli import guarded
+def execute_run(
+    data_dir: Path,
+    rules: Path,
+    *,
+    out_dir: Path | None,
+    periods: list[str] | None,
+    mapping: Path | None,
+    runlog: Path | None,
+    log_format: str,
+) -> int:
+    """The body of ``icm run``: run, publish, log, show progress and report; the exit code.
 
-    def body() -> int:
-        import sys
+    The run log (the operations database) is ``runlog``, by default ``OUT/ops.duckdb`` when
+    publishing; a run that publishes nothing and names no ``--runlog`` is not logged.
+    """
+    from contextlib import nullcontext
 
-        from engine.cli import out
-        from engine.errors import EngineError, Reason
-        from engine.ops.runlog import run_logged
+    from engine.cli import err
+    from engine.errors import EngineError, Reason
+    from engine.ops.progress import JsonLines, StepProgress
+    from engine.ops.runlog import new_run_id, run_logged
 
-        if log_format not in LOG_FORMATS:
-            raise EngineError.single(Reason.USAGE, "--log-format must be text or json")
-        db_path = _db_path(db, out_dir)
-        if log_format == "text" and sys.stdout.isatty():
-            with out.status("running the pipeline..."):
-                logged = run_logged(
-                    data_dir, rules, db_path, out_dir=out_dir, periods=period, mapping=mapping
-                )
-        else:
-            logged = run_logged(
-                data_dir, rules, db_path, out_dir=out_dir, periods=period, mapping=mapping
-            )
-        return _report(logged, log_format)
-
-    guarded(body)
+    if log_format not in LOG_FORMATS:
+        raise EngineError.single(Reason.USAGE, "--log-format must be text or json")
+    db_path = runlog if runlog is not None else (out_dir / "ops.duckdb" if out_dir else None)
+    run_id = new_run_id()
+    json_log = JsonLines(run_id) if log_format == "json" else None
+    progress = StepProgress(err) if json_log is None and err.is_terminal else None
+    with progress or nullcontext():
+        logged = run_logged(
+            data_dir, rules, db_path, out_dir=out_dir, periods=periods, mapping=mapping,
+            on_step=json_log or progress, run_id=run_id,
+        )  # fmt: skip
+    return _report(logged, json_log, logged_to=db_path)
 
 
-def _report(logged: LoggedRun, log_format: str) -> int:
-    """Print a logged run (text or JSON lines) and return the exit code."""
-    import json
+def _report(logged: LoggedRun, json_log: JsonLines | None, logged_to: Path | None) -> int:
+    """Print a run's report, its errors and warnings (as text, or JSON lines); the exit code."""
     import os
 
-    from engine.cli import (
-        EXIT_FINDINGS,
-        EXIT_INTERNAL,
-        EXIT_OK,
-        EXIT_UNUSABLE,
-        _print_run,
-        _table,
-        err,
-        out,
-    )
+    from engine.cli import EXIT_INTERNAL, EXIT_OK, EXIT_UNUSABLE, _print_run, err, out
     from engine.errors import EngineError
 
-    if log_format == "json":
-        for s in logged.steps:
-            line = {"event": "step", "run_id": logged.run_id, **s.__dict__}
-            typer.echo(json.dumps(line, sort_keys=True))
-        for f in logged.flags:
-            line = {"event": "flag", "run_id": logged.run_id, **f.__dict__}
-            typer.echo(json.dumps({**line, "message": f.message()}, sort_keys=True))
-        if logged.adjustments is not None:
-            for row in logged.adjustments.iter_rows(named=True):
-                line = {"event": "prior_period_adjustment", "run_id": logged.run_id, **row}
-                typer.echo(json.dumps(line, sort_keys=True))
     code = EXIT_OK
-    if logged.exception is not None:
-        if isinstance(logged.exception, EngineError):
-            code = EXIT_UNUSABLE
-        elif os.environ.get("ICM_DEBUG"):
+    warnings: list[str] = []
+    if isinstance(logged.exception, EngineError):
+        code = EXIT_UNUSABLE
+    elif logged.exception is not None:
+        if os.environ.get("ICM_DEBUG"):
             raise logged.exception
-        else:
-            code = EXIT_INTERNAL
+        code = EXIT_INTERNAL
     elif logged.result is not None:
-        ds = logged.result.dataset
-        problems = ds.rejects.height + sum(logged.result.credits.counts.unrouted.values())
-        code = EXIT_FINDINGS if problems else EXIT_OK
-    if log_format == "json":
-        summary = {
-            "event": "run",
-            "run_id": logged.run_id,
-            "status": logged.status,
-            "fingerprint": logged.fingerprint,
-            "started": logged.started.isoformat() + "Z",
-            "seconds": logged.seconds,
-            "steps": len(logged.steps),
-            "flags": len(logged.flags),
-            "error": logged.error,
-            "exit_code": code,
-        }
-        typer.echo(json.dumps(summary, sort_keys=True))
-        for s in logged.steps:  # stdout stays JSON; people reading stderr see the error
-            if s.status == "failed":
-                err.print(f"error: step {s.step} failed: {s.error}", markup=False)
-        return code
-    if logged.result is not None and logged.exception is None:
-        _print_run(logged.result, logged.published)
-    failed = [s for s in logged.steps if s.status == "failed"]
-    for s in failed:
-        err.print(f"error: step {s.step} failed: {s.error}", markup=False)
-    if logged.exception is not None and code == EXIT_INTERNAL:
-        err.print(
-            "internal error: this is a bug in the engine. "
-            "Re-run with ICM_DEBUG=1 for details and report it.",
+        code = _print_run(logged.result, logged.published)
+        warnings = _print_adjustments(logged.result)
+    if json_log is not None:  # standard error holds JSON only
+        for f in logged.flags:
+            json_log.emit("flag", **f.__dict__, message=f.message())
+        for message in warnings:
+            json_log.emit("warning", message=message)
+        json_log.emit(
+            "run",
+            status=logged.status,
+            fingerprint=logged.fingerprint,
+            started=logged.started.isoformat() + "Z",
+            seconds=round(logged.seconds, 6),
+            steps=len(logged.steps),
+            flags=len(logged.flags),
+            error=logged.error,
+            exit_code=code,
+        )
+    else:
+        failed = [s for s in logged.steps if s.status == "failed"]
+        for s in failed:
+            err.print(f"error: step {s.name} failed: {s.error}", markup=False)
+        if logged.exception is not None and not failed:
+            err.print(f"error: {logged.error}", markup=False)
+        if code == EXIT_INTERNAL:
+            err.print(
+                "internal error: this is a bug in the engine. "
+                "Re-run with ICM_DEBUG=1 for details and report it.",
+                markup=False,
+            )
+        for f in logged.flags:
+            err.print(f"warning: unusual {f.message()}", markup=False)
+        for message in warnings:
+            err.print(f"warning: {message}", markup=False)
+    if logged_to is not None:
+        out.print(
+            f"Logged as run {logged.run_id} ({logged.status}, {logged.seconds:.2f}s) "
+            f"in {logged_to}",
             markup=False,
         )
-    for f in logged.flags:
-        err.print(f"warning: unusual {f.message()}", markup=False)
-    ppa = logged.adjustments
-    if ppa is not None:
-        out.print("Closed periods keep their paid amounts (the table above is recalculated).")
-        if ppa.height:
-            out.print(_table(ppa, f"Prior-period adjustments ({ppa.height})"))
-        else:
-            out.print("No prior-period adjustment: closed periods recalculate to what was paid.")
-    out.print(f"Logged as run {logged.run_id} ({logged.status}, {logged.seconds:.2f}s)")
     return code
+
+
+def _print_adjustments(result: RunResult) -> list[str]:
+    """Print the prior-period adjustments of a run that paid a closed period; return warnings."""
+    import polars as pl
+
+    from engine.cli import _table, out
+    from engine.money import format_cents
+
+    ppa = result.prior_period_adjustments
+    if ppa is None:
+        return []
+    closed = ", ".join(p for p in result.periods if p in result.closed_periods)
+    out.print(f"Closed periods {closed} keep the amounts paid (shown above).")
+    if ppa.height == 0:
+        out.print("No prior-period adjustment: closed periods recalculate to what was paid.")
+        return []
+    money = [c for c in ppa.columns if c.endswith("_cents")]
+    shown = ppa.with_columns(pl.Series(c, [format_cents(v) for v in ppa[c]]) for c in money)
+    shown = shown.rename({c: c.removesuffix("_cents") for c in money})
+    out.print(_table(shown, f"Prior-period adjustments ({ppa.height})"))
+    pending = ppa.filter(pl.col("posted_in").is_null())
+    if pending.height == 0:
+        return []
+    periods = ", ".join(pending["closed_period"].unique(maintain_order=True).to_list())
+    return [
+        f"{pending.height} prior-period adjustment(s) of {periods} not posted: the run pays no "
+        "open period after it (a run that pays a later period posts them)"
+    ]
 
 
 def runs_command(

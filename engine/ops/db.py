@@ -11,7 +11,7 @@ Example:
     ...     tables = sorted(r[0] for r in con.execute("SHOW TABLES").fetchall())
     ...     con.close()
     >>> tables
-    ['closed_payouts', 'closed_periods', 'flags', 'intake', 'runs', 'steps']
+    ['closed_adjustments', 'closed_payouts', 'closed_periods', 'flags', 'intake', 'runs', 'steps']
 """
 
 from __future__ import annotations
@@ -51,7 +51,9 @@ CREATE TABLE IF NOT EXISTS runs (
     out_dir VARCHAR,
     periods VARCHAR,
     rows_rejected BIGINT,
-    engine_version VARCHAR
+    engine_version VARCHAR,
+    pid BIGINT,
+    host VARCHAR
 );
 CREATE TABLE IF NOT EXISTS steps (
     run_id VARCHAR NOT NULL,
@@ -91,14 +93,31 @@ CREATE TABLE IF NOT EXISTS closed_payouts (
     currency VARCHAR,
     payable_cents BIGINT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS closed_adjustments (
+    posted_in VARCHAR NOT NULL,
+    closed_period VARCHAR NOT NULL,
+    participant_id VARCHAR NOT NULL,
+    plan_id VARCHAR,
+    component VARCHAR,
+    line VARCHAR,
+    currency VARCHAR,
+    difference_cents BIGINT NOT NULL
+);
 """
+
+MIGRATIONS = {("runs", "pid"): "BIGINT", ("runs", "host"): "VARCHAR"}
+"""Columns added since a table was first created: added to older databases on first use."""
+
+_READY: set[Path] = set()
+"""Databases whose schema this process has already checked."""
 
 
 def connect(path: Path, wait: float = 30.0) -> duckdb.DuckDBPyConnection:
     """Open (creating if needed) the operations database at ``path``.
 
     Every command holds the database only for the moment it reads or writes, so a second
-    process waits (up to ``wait`` seconds) for the lock rather than failing.
+    process waits (up to ``wait`` seconds) for the lock rather than failing. The schema is
+    checked (tables created, older tables given their new columns) once per process.
 
     Args:
         path: the DuckDB file; its directory is created when missing.
@@ -108,6 +127,9 @@ def connect(path: Path, wait: float = 30.0) -> duckdb.DuckDBPyConnection:
         An open connection with every table present.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    key = path.resolve()
+    if not path.exists():
+        _READY.discard(key)
     deadline = time.monotonic() + wait
     while True:
         try:
@@ -118,7 +140,13 @@ def connect(path: Path, wait: float = 30.0) -> duckdb.DuckDBPyConnection:
             if time.monotonic() >= deadline:
                 raise
             time.sleep(0.1)
-    con.execute(SCHEMA)
+    if key not in _READY:
+        con.execute(SCHEMA)
+        have = set(con.execute("SELECT table_name, column_name FROM duckdb_columns()").fetchall())
+        for (table, column), kind in MIGRATIONS.items():
+            if (table, column) not in have:
+                con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        _READY.add(key)
     return con
 
 

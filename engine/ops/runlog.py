@@ -1,29 +1,32 @@
-"""The run log: every run and every step, kept in the operations database.
+"""The run log: every run and every step, kept in the operations database as the run goes.
 
-:func:`run_logged` wraps :func:`engine.pipeline.run` and :func:`engine.pipeline.write`, times the
-publish step, and records the outcome with :func:`record_run`, which also flags steps that are
-outliers against their history (:mod:`engine.ops.anomalies`).
+:func:`run_logged` runs the pipeline (honouring closed periods), publishes when asked, and
+records the run through :class:`RunLog`, the pipeline's ``on_step`` hook
+(:data:`engine.pipeline.StepHook`):
 
-A failed run is recorded too: the steps that finished, then the failed step with status
-``failed`` and the error's message. The pipeline does not report partial progress, so the failed
-step is read from the exception's traceback (the frames of ``engine.pipeline.run`` and its
-``_timed`` helper); when that is not possible the failure is recorded as a step named ``run``.
+* when the run starts, a ``runs`` row with status ``running`` (and the process id and host);
+* when each step ends, its ``steps`` row (ok, or failed with the error's message) and, for a
+  step that succeeded, its anomaly flags against its history (:mod:`engine.ops.anomalies`);
+* when the run ends, its outcome: ``ok`` or ``failed`` (with the error), or ``interrupted``.
+
+So a failed run shows the steps that finished and the step that failed, and a run killed
+mid-way keeps the steps it finished; the next run marks it ``interrupted`` once its process is
+gone. Each write opens the database for a moment only, so ``icm runs`` works during a run.
 
 Example:
-    >>> s = StepRecord("load", "2026-01-01T00:00:00.000+00:00", 0.5, 0, 30)
-    >>> s.status, s.error
-    ('ok', None)
+    >>> new_run_id(datetime(2026, 1, 2, 3, 4, 5))[:16]
+    '20260102T030405-'
 """
 
 from __future__ import annotations
 
-import time
+import os
+import socket
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
 
 import duckdb
 import polars as pl
@@ -31,44 +34,28 @@ import polars as pl
 from engine import __version__
 from engine.errors import EngineError, Reason
 from engine.ops.anomalies import METRICS, WINDOW, Flag, outlier
-from engine.ops.close import apply_closed, closed_periods, publish_with_closed
+from engine.ops.close import closed_periods
 from engine.ops.db import connect, query, to_utc_naive, utc_now
-from engine.pipeline import RunResult, Step, run, write
+from engine.pipeline import RunResult, Step, StepHook, error_text, run, write
+from engine.publish import pid_alive
 
-
-@dataclass(frozen=True)
-class StepRecord:
-    """One step of a logged run."""
-
-    step: str
-    started: str
-    seconds: float
-    rows_in: int
-    rows_out: int
-    status: str = "ok"
-    error: str | None = None
-
-    @classmethod
-    def of(cls, step: Step) -> StepRecord:
-        """The record of a finished pipeline step."""
-        return cls(step.name, step.started, step.seconds, step.rows_in, step.rows_out)
+INTERRUPTED = "the process ended before the run did (killed, or the machine stopped)"
 
 
 @dataclass(frozen=True)
 class LoggedRun:
-    """A recorded run: its log row, its steps, its flags and, when it succeeded, its result."""
+    """A recorded run: its outcome, its steps, its flags and, when it got that far, its result."""
 
     run_id: str
     status: str
     started: datetime
     finished: datetime
-    steps: list[StepRecord]
+    steps: list[Step]
     flags: list[Flag] = field(default_factory=list)
     error: str | None = None
     fingerprint: str | None = None
     result: RunResult | None = None
     exception: BaseException | None = None
-    adjustments: pl.DataFrame | None = None
     published: Path | None = None
 
     @property
@@ -77,222 +64,236 @@ class LoggedRun:
         return (self.finished - self.started).total_seconds()
 
 
-def error_text(exc: BaseException) -> str:
-    """A one-paragraph description of an error, without a traceback.
+def new_run_id(at: datetime | None = None) -> str:
+    """A run id: the start time (UTC) and 8 random hex digits, unique per execution."""
+    return f"{at or utc_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
 
-    Example:
-        >>> error_text(ValueError("boom"))
-        'ValueError: boom'
+
+class RunLog:
+    """One run's rows in the operations database, written as the run goes.
+
+    Call :meth:`start`, pass the instance as the pipeline's ``on_step`` hook, then
+    :meth:`finish`. :attr:`steps` and :attr:`flags` hold what was recorded.
     """
-    if isinstance(exc, EngineError):
-        return "; ".join(f.render() for f in exc.findings)
-    return f"{type(exc).__name__}: {exc}"
 
+    def __init__(
+        self,
+        db_path: Path,
+        run_id: str,
+        started: datetime,
+        *,
+        data_dir: Path | None = None,
+        rules: Path | None = None,
+        out_dir: Path | None = None,
+    ) -> None:
+        self.db_path = db_path
+        self.run_id = run_id
+        self.started = started
+        self.where = [str(p) if p is not None else None for p in (rules, data_dir, out_dir)]
+        self.steps: list[Step] = []
+        self.flags: list[Flag] = []
 
-def steps_from_traceback(exc: BaseException) -> list[StepRecord]:
-    """The steps a failed :func:`engine.pipeline.run` finished, then the failed one.
+    def start(self) -> None:
+        """Record the run as ``running``; mark runs of dead processes of this host interrupted."""
+        host = socket.gethostname()
+        con = connect(self.db_path)
+        try:
+            running = query(
+                con, "SELECT run_id, pid FROM runs WHERE status = 'running' AND host = ?", [host]
+            )
+            gone = [r for r, pid in running.iter_rows() if pid is not None and not pid_alive(pid)]
+            if gone:
+                con.executemany(
+                    "UPDATE runs SET status = 'interrupted', error = ? WHERE run_id = ?",
+                    [[INTERRUPTED, r] for r in gone],
+                )
+            con.execute(
+                "INSERT INTO runs (run_id, started, finished, seconds, status, rules_path, "
+                "data_dir, out_dir, engine_version, pid, host) "
+                "VALUES (?, ?, ?, 0, 'running', ?, ?, ?, ?, ?, ?)",
+                [self.run_id, self.started, self.started, *self.where, __version__,
+                 os.getpid(), host],
+            )  # fmt: skip
+        finally:
+            con.close()
 
-    Args:
-        exc: the exception raised by the pipeline.
+    def __call__(self, step: Step) -> None:
+        """Record a step that ended, with its flags (the pipeline's ``on_step`` hook)."""
+        if step.status == "started":
+            return
+        con = connect(self.db_path)
+        try:
+            flags = _flags(con, self.run_id, step) if step.status == "ok" else []
+            con.execute("BEGIN TRANSACTION")
+            con.execute(
+                "INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [self.run_id, len(self.steps), step.name, to_utc_naive(step.started),
+                 step.seconds, step.rows_in, step.rows_out, step.status, step.error],
+            )  # fmt: skip
+            if flags:
+                con.executemany(
+                    "INSERT INTO flags VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        [self.run_id, f.step, f.metric, f.value, f.median, f.mad, f.threshold,
+                         f.history, f.direction]
+                        for f in flags
+                    ],
+                )  # fmt: skip
+            con.execute("COMMIT")
+        finally:
+            con.close()
+        self.steps.append(step)
+        self.flags.extend(flags)
 
-    Returns:
-        Finished steps (status ok) and the failed step (status failed, with the error).
-    """
-    done: list[Step] = []
-    failed: StepRecord | None = None
-    tb: TracebackType | None = exc.__traceback__
-    while tb is not None:
-        frame = tb.tb_frame
-        module = frame.f_globals.get("__name__")
-        if module == "engine.pipeline" and frame.f_code.co_name == "run":
-            steps = frame.f_locals.get("steps")
-            if isinstance(steps, list):
-                done = [s for s in steps if isinstance(s, Step)]
-        if module == "engine.pipeline" and frame.f_code.co_name == "_timed" and failed is None:
-            name, started, t0 = (frame.f_locals.get(k) for k in ("name", "started", "t0"))
-            if isinstance(name, str) and isinstance(started, str):
-                seconds = time.perf_counter() - t0 if isinstance(t0, float) else 0.0
-                rows_in = frame.f_locals.get("rows_in")
-                rows = rows_in if isinstance(rows_in, int) else 0
-                failed = StepRecord(name, started, seconds, rows, 0, "failed", error_text(exc))
-        tb = tb.tb_next
-    if failed is None:
-        now = utc_now().isoformat(timespec="milliseconds") + "+00:00"
-        failed = StepRecord("run", now, 0.0, 0, 0, "failed", error_text(exc))
-    return [*(StepRecord.of(s) for s in done), failed]
+    def finish(
+        self,
+        finished: datetime,
+        status: str,
+        error: str | None = None,
+        result: RunResult | None = None,
+        fingerprint: str | None = None,
+    ) -> None:
+        """Record the run's outcome (``ok``, ``failed`` or ``interrupted``)."""
+        con = connect(self.db_path)
+        try:
+            con.execute(
+                "UPDATE runs SET finished = ?, seconds = ?, status = ?, error = ?, "
+                "fingerprint = ?, rules_name = ?, rules_hash = ?, periods = ?, rows_rejected = ? "
+                "WHERE run_id = ?",
+                [
+                    finished, (finished - self.started).total_seconds(), status, error,
+                    fingerprint or (result.run_id if result else None),
+                    result.ruleset.name if result else None,
+                    result.ruleset.content_hash if result else None,
+                    ",".join(result.periods) if result else None,
+                    int(result.dataset.accounting["rows_rejected"].sum()) if result else None,
+                    self.run_id,
+                ],
+            )  # fmt: skip
+        finally:
+            con.close()
 
 
 def run_logged(
     data_dir: Path,
     rules: Path,
-    db_path: Path,
+    db_path: Path | None,
     *,
     out_dir: Path | None = None,
     periods: Sequence[str] | None = None,
     mapping: Path | None = None,
+    on_step: StepHook | None = None,
+    run_id: str | None = None,
 ) -> LoggedRun:
     """Run the pipeline, publish when ``out_dir`` is given, and record everything.
 
-    Never raises for a failed run: the exception is in :attr:`LoggedRun.exception`.
+    Args:
+        data_dir: the data directory.
+        rules: the rule-set file.
+        db_path: the operations database: the run log, and the closed periods the run honours;
+            None runs without either.
+        out_dir: publish the results here.
+        periods: the periods to pay; default all.
+        mapping: a column-mapping file.
+        on_step: another step hook (progress display, JSON logs), told after the run log.
+        run_id: the run's id (default :func:`new_run_id`).
 
     Returns:
-        The logged run.
+        The logged run. A failed run is returned, not raised: its exception is in
+        :attr:`LoggedRun.exception` (``KeyboardInterrupt`` and the like are recorded as
+        ``interrupted``, then raised again).
     """
     started = utc_now()
-    outcome: RunResult | BaseException
-    extra: list[StepRecord] = []
-    adjustments: pl.DataFrame | None = None
+    run_id = run_id or new_run_id(started)
+    log = (
+        RunLog(db_path, run_id, started, data_dir=data_dir, rules=rules, out_dir=out_dir)
+        if db_path is not None
+        else None
+    )
+    finished: list[Step] = []
+
+    def hook(step: Step) -> None:
+        if log is not None:
+            log(step)
+        if step.status != "started":
+            finished.append(step)
+        if on_step is not None:
+            on_step(step)
+
+    result: RunResult | None = None
     published: Path | None = None
+    exception: BaseException | None = None
+    if log is not None:
+        log.start()
     try:
-        outcome = run(data_dir, rules, periods=periods, mapping=mapping)
-        closed = [c for c in closed_periods(db_path) if c.period in outcome.periods]
-        if out_dir is None and closed:
-            calendar = outcome.dataset.tables["calendar"].sort("start_date")["period"]
-            payouts = outcome.calc.payouts
-            adjustments = apply_closed(payouts, closed, outcome.periods, calendar.to_list())[1]
+        closed = closed_periods(db_path) if db_path is not None else []
+        result = run(data_dir, rules, periods=periods, mapping=mapping, closed=closed, on_step=hook)
         if out_dir is not None:
-            frames = outcome.frames()
-            begun = utc_now().isoformat(timespec="milliseconds") + "+00:00"
-            t0 = time.perf_counter()
-            rows_in = sum(f.height for f in frames.values())
-            try:
-                if closed:
-                    published, adjustments = publish_with_closed(outcome, closed, out_dir)
-                else:
-                    published = write(outcome, out_dir)
-            except Exception as exc:
-                seconds = time.perf_counter() - t0
-                err = error_text(exc)
-                steps = [StepRecord.of(s) for s in outcome.steps]
-                steps.append(StepRecord("publish", begun, seconds, rows_in, 0, "failed", err))
-                return record_run(
-                    db_path, exc, started=started, finished=utc_now(), data_dir=data_dir,
-                    rules=rules, out_dir=out_dir, steps=steps, result=outcome,
-                )  # fmt: skip
-            extra.append(
-                StepRecord("publish", begun, time.perf_counter() - t0, rows_in, len(frames))
-            )
+            published = write(result, out_dir, on_step=hook)
     except Exception as exc:
-        outcome = exc
-    logged = record_run(
-        db_path, outcome, started=started, finished=utc_now(), data_dir=data_dir,
-        rules=rules, out_dir=out_dir, extra_steps=extra,
-        fingerprint=published.name if published is not None else None,
-    )  # fmt: skip
-    return replace(logged, adjustments=adjustments, published=published)
+        exception = exc
+    except BaseException:
+        if log is not None:
+            log.finish(utc_now(), "interrupted", INTERRUPTED, result)
+        raise
+    status = "failed" if exception is not None else "ok"
+    error = error_text(exception) if exception is not None else None
+    fingerprint = published.name if published is not None else None
+    end = utc_now()
+    if log is not None:
+        log.finish(end, status, error, result, fingerprint)
+    return LoggedRun(
+        run_id,
+        status,
+        started,
+        end,
+        finished,
+        log.flags if log is not None else [],
+        error,
+        fingerprint or (result.run_id if result is not None else None),
+        result,
+        exception,
+        published,
+    )
 
 
 def record_run(
     db_path: Path,
-    outcome: RunResult | BaseException | None,
+    steps: Sequence[Step],
     *,
     started: datetime,
     finished: datetime,
-    data_dir: Path | None = None,
-    rules: Path | None = None,
-    out_dir: Path | None = None,
-    steps: Sequence[StepRecord] | None = None,
-    extra_steps: Sequence[StepRecord] = (),
-    result: RunResult | None = None,
-    fingerprint: str | None = None,
+    error: str | None = None,
 ) -> LoggedRun:
-    """Record a run and its steps, flag outlying steps, and return the logged run.
-
-    Args:
-        db_path: the operations database.
-        outcome: the pipeline's result, or the exception it raised; None records a successful
-            run known only by its ``steps`` (runs driven by another tool, tests).
-        started: when the run started (naive UTC).
-        finished: when it ended (naive UTC).
-        data_dir: the data directory.
-        rules: the rule-set file.
-        out_dir: where results were published, if anywhere.
-        steps: the steps to record; by default taken from the result (or, for an exception,
-            from its traceback).
-        extra_steps: steps appended after those (e.g. ``publish``).
-        result: the pipeline's result when ``outcome`` is a later exception (publish failed).
-        fingerprint: the published run's id when it is not the pipeline's (closed periods).
+    """Record a run known only by its steps (a run driven by another tool, tests).
 
     Returns:
         The logged run, with its flags.
     """
-    exception: BaseException | None = None
-    default: list[StepRecord] = []
-    if isinstance(outcome, RunResult):
-        result = outcome
-        default = [StepRecord.of(s) for s in outcome.steps]
-    elif isinstance(outcome, BaseException):
-        exception = outcome
-        default = steps_from_traceback(outcome)
-    records = [*(default if steps is None else steps), *extra_steps]
-    status = "failed" if exception is not None else "ok"
-    error = error_text(exception) if exception is not None else None
-    run_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-    fp = fingerprint or (result.run_id if result is not None else None)
-    rejected = int(result.dataset.accounting["rows_rejected"].sum()) if result else None
-    con = connect(db_path)
-    try:
-        con.execute("BEGIN TRANSACTION")
-        con.execute(
-            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                run_id, fp, started, finished, (finished - started).total_seconds(), status,
-                error, str(rules) if rules else None,
-                result.ruleset.name if result else None,
-                result.ruleset.content_hash if result else None,
-                str(data_dir) if data_dir else None, str(out_dir) if out_dir else None,
-                ",".join(result.periods) if result else None, rejected, __version__,
-            ],
-        )  # fmt: skip
-        flags = _flags(con, run_id, records)
-        if records:
-            con.executemany(
-                "INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    [run_id, i, s.step, to_utc_naive(s.started), s.seconds, s.rows_in,
-                     s.rows_out, s.status, s.error]
-                    for i, s in enumerate(records)
-                ],
-            )  # fmt: skip
-        if flags:
-            con.executemany(
-                "INSERT INTO flags VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    [run_id, f.step, f.metric, f.value, f.median, f.mad, f.threshold,
-                     f.history, f.direction]
-                    for f in flags
-                ],
-            )  # fmt: skip
-        con.execute("COMMIT")
-    finally:
-        con.close()
-    return LoggedRun(
-        run_id, status, started, finished, records, flags, error, fp, result, exception
+    log = RunLog(db_path, new_run_id(started), started)
+    log.start()
+    for step in steps:
+        log(step)
+    status = "failed" if error is not None else "ok"
+    log.finish(finished, status, error)
+    return LoggedRun(log.run_id, status, started, finished, log.steps, log.flags, error)
+
+
+def _flags(con: duckdb.DuckDBPyConnection, run_id: str, step: Step) -> list[Flag]:
+    """Flags for a successful step, against the same step in earlier successful runs."""
+    history = query(
+        con,
+        "SELECT s.seconds, s.rows_in, s.rows_out FROM steps s JOIN runs r USING (run_id) "
+        "WHERE r.status = 'ok' AND s.status = 'ok' AND s.step = ? AND r.run_id <> ? "
+        "ORDER BY r.started DESC, r.run_id DESC LIMIT ?",
+        [step.name, run_id, WINDOW],
     )
-
-
-def _flags(
-    con: duckdb.DuckDBPyConnection, run_id: str, records: Sequence[StepRecord]
-) -> list[Flag]:
-    """Flags for this run's successful steps, against earlier successful runs."""
     flags: list[Flag] = []
-    for record in records:
-        if record.status != "ok":
-            continue
-        history = query(
-            con,
-            "SELECT s.seconds, s.rows_in, s.rows_out FROM steps s JOIN runs r USING (run_id) "
-            "WHERE r.status = 'ok' AND s.status = 'ok' AND s.step = ? AND r.run_id <> ? "
-            "ORDER BY r.started DESC, r.run_id DESC LIMIT ?",
-            [record.step, run_id, WINDOW],
-        )
-        if history.height == 0:
-            continue
-        for metric in METRICS:
-            values = [float(v) for v in history[metric].to_list() if v is not None]
-            flag = outlier(metric, float(getattr(record, metric)), values, record.step)
-            if flag is not None:
-                flags.append(flag)
+    for metric in METRICS if history.height else ():
+        values = [float(v) for v in history[metric].to_list() if v is not None]
+        flag = outlier(metric, float(getattr(step, metric)), values, step.name)
+        if flag is not None:
+            flags.append(flag)
     return flags
 
 

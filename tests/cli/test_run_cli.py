@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -34,6 +35,9 @@ def test_run_publishes_results_and_a_manifest(tmp_path: Path) -> None:
     payouts = pl.read_parquet(current / "payouts.parquet")
     assert payouts.height > 0
     assert manifest["rows"]["payouts"] == payouts.height
+    assert set(manifest["libraries"]) >= {"python", "polars", "numba", "duckdb"}
+    for name, sha in manifest["outputs"].items():
+        assert hashlib.sha256((current / name).read_bytes()).hexdigest() == sha
     assert "Total payable:" in result.stdout
 
 
@@ -42,6 +46,9 @@ def test_demo_runs_the_sample_company(tmp_path: Path) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "Payable by participant and period" in result.stdout
+    assert "Total payable: 34726.62 USD" in result.stdout
+    assert "Logged" not in result.output  # the demo is not logged
+    assert not (tmp_path / "o" / "ops.duckdb").exists()
 
 
 def test_same_inputs_give_byte_identical_outputs(tmp_path: Path) -> None:
@@ -72,6 +79,21 @@ def test_a_failed_publish_leaves_the_previous_results(
     assert after == before
     leftovers = [p.name for p in (out / "runs").iterdir() if p.name.startswith(".")]
     assert leftovers == []
+
+
+def test_a_published_run_is_never_rewritten(tmp_path: Path) -> None:
+    result = run(SAMPLE, RULES)
+    out = tmp_path / "out"
+    first = write(result, out)
+    stamp = (first / "payouts.parquet").stat().st_mtime_ns
+    assert write(result, out) == first  # the same bytes again: the directory is reused
+    assert (first / "payouts.parquet").stat().st_mtime_ns == stamp
+    other = run(SAMPLE, RULES, periods=["2026-01"])
+    other.run_id = result.run_id  # another content under the same id goes beside it
+    second = write(other, out)
+    assert second.name == f"{result.run_id}-2"
+    assert (out / "current").resolve() == second
+    assert pl.read_parquet(first / "payouts.parquet")["period"].n_unique() == 3
 
 
 @pytest.mark.parametrize(
@@ -111,7 +133,7 @@ def test_internal_errors_exit_3(monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(*_: object, **__: object) -> None:
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr(engine.pipeline, "run", boom)
+    monkeypatch.setattr(engine.pipeline, "calculate", boom)
     monkeypatch.delenv("ICM_DEBUG", raising=False)
     result = runner.invoke(app, ["run", str(SAMPLE), "--rules", str(RULES)])
     assert result.exit_code == 3

@@ -2,32 +2,36 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+import engine.pipeline
 from engine.cli import app
 from engine.ops.anomalies import outlier
 from engine.ops.db import connect, query
-from engine.ops.runlog import StepRecord, record_run
+from engine.ops.runlog import record_run
+from engine.pipeline import Step
+
+from .conftest import RULES
 
 runner = CliRunner()
 T0 = datetime(2026, 1, 1, 6, 0)
 
 
-def _steps(load_s: float, calc_s: float, rows: int) -> list[StepRecord]:
+def _steps(load_s: float, calc_s: float, rows: int) -> list[Step]:
     return [
-        StepRecord("load", "2026-01-01T06:00:00.000+00:00", load_s, 0, rows),
-        StepRecord("calculate", "2026-01-01T06:00:01.000+00:00", calc_s, rows, rows // 2),
+        Step("load", "2026-01-01T06:00:00.000+00:00", load_s, 0, rows),
+        Step("calculate", "2026-01-01T06:00:01.000+00:00", calc_s, rows, rows // 2),
     ]
 
 
-def _record(db: Path, day: int, steps: list[StepRecord]) -> list[str]:
+def _record(db: Path, day: int, steps: list[Step]) -> list[str]:
     started = T0 + timedelta(days=day)
-    logged = record_run(
-        db, None, started=started, finished=started + timedelta(seconds=5), steps=steps
-    )
+    logged = record_run(db, steps, started=started, finished=started + timedelta(seconds=5))
     return [f"{f.step}.{f.metric}.{f.direction}" for f in logged.flags]
 
 
@@ -76,10 +80,7 @@ def test_failed_runs_do_not_count_as_history(tmp_path: Path) -> None:
     _history(db)
     for day in range(10, 20):  # failed runs with a tiny volume
         started = T0 + timedelta(days=day)
-        record_run(
-            db, RuntimeError("x"), started=started, finished=started,
-            steps=_steps(0.1, 0.1, 10),
-        )  # fmt: skip
+        record_run(db, _steps(0.1, 0.1, 10), started=started, finished=started, error="x")
     assert "load.rows_out.low" in _record(db, 30, _steps(1.0, 10.0, 10))
 
 
@@ -87,7 +88,7 @@ def test_flags_are_shown_by_runs_show(tmp_path: Path) -> None:
     db = tmp_path / "ops.duckdb"
     _history(db)
     started = T0 + timedelta(days=10)
-    logged = record_run(db, None, started=started, finished=started, steps=_steps(9, 10, 10_000))
+    logged = record_run(db, _steps(9, 10, 10_000), started=started, finished=started)
     shown = runner.invoke(app, ["runs", "show", logged.run_id, "--db", str(db)])
     assert shown.exit_code == 0, shown.output
     assert "warning: unusual load: seconds 9 is far above" in shown.output
@@ -100,3 +101,43 @@ def test_mad_floor_keeps_identical_history_from_flagging_noise() -> None:
     flag = outlier("rows_out", 8_000, [10_000.0] * 10)
     assert flag is not None
     assert flag.direction == "low"
+
+
+def test_a_real_run_with_an_injected_slow_step_and_volume_drop_is_flagged(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Five ordinary runs of the sample company, then one with a slow calculation on half the
+    transactions: both are flagged, stored, and shown as warnings."""
+    out = tmp_path / "out"
+    args = ["run", str(data_dir), "--rules", str(RULES), "--out", str(out)]
+    for _ in range(5):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert "warning" not in result.stderr  # too little history to flag anything
+
+    tx = data_dir / "transactions.csv"
+    header, *rows = tx.read_text().splitlines()
+    tx.write_text("\n".join([header, *rows[: len(rows) // 2]]) + "\n")  # the volume drop
+    real = engine.pipeline.calculate
+
+    def slow(*args: object, **kwargs: object) -> object:
+        time.sleep(3.0)  # the usual calculation takes well under a second here
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine.pipeline, "calculate", slow)
+    result = runner.invoke(app, args)
+    assert result.exit_code in (0, 1), result.output
+    assert "warning: unusual calculate: seconds" in result.stderr
+    assert "warning: unusual load: rows_out 105 is far below its usual 120" in result.stderr
+
+    con = connect(out / "ops.duckdb")
+    run_id = query(con, "SELECT run_id FROM runs ORDER BY started DESC LIMIT 1").item()
+    stored = query(con, "SELECT step, metric, direction FROM flags WHERE run_id = ?", [run_id])
+    con.close()
+    flags = set(stored.rows())
+    assert ("calculate", "seconds", "high") in flags
+    assert ("load", "rows_out", "low") in flags
+    assert ("credit", "rows_in", "low") in flags  # 30 transactions -> 15
+    shown = runner.invoke(app, ["runs", "show", run_id, "--out", str(out)])
+    assert shown.exit_code == 0
+    assert "warning: unusual calculate: seconds" in shown.output
