@@ -78,10 +78,18 @@ def primary_credits(
         )
     if not found:
         return transactions.clear(), transactions.clear()
-    credits = label(
-        pl.concat(found, how="diagonal_relaxed"),
-        pl.col(RULE_INDEX).replace_strict(names, return_dtype=pl.Utf8),
-        pl.col(RULE_INDEX).replace_strict(types, return_dtype=pl.Utf8),
+    # labelled part by part: a column added to a frame of several chunks makes Polars
+    # rechunk (copy) every column, which labelling the concatenation would do
+    credits = pl.concat(
+        [
+            label(
+                part,
+                pl.col(RULE_INDEX).replace_strict(names, return_dtype=pl.Utf8),
+                pl.col(RULE_INDEX).replace_strict(types, return_dtype=pl.Utf8),
+            )
+            for part in found
+        ],
+        how="diagonal_relaxed",
     )
     return credits, pl.concat(missed, how="diagonal_relaxed")
 

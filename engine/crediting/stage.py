@@ -174,15 +174,17 @@ def credit(
     flags += [hold_column(i) for i in range(len(section.holds))]
     # routing columns (seller, territory, chosen rule, line) are not needed past this point
     wanted = {*CREDIT_SCHEMA, TX_KEY, *flags}
-    level0 = pl.concat(
-        [p.select(c for c in p.columns if c in wanted) for p in level0_parts if p.height]
-        or level0_parts[:1],
-        how="diagonal_relaxed",
-    )
-    del level0_parts
-    if "credit_type" not in level0.columns:
-        level0 = empty(CREDIT_SCHEMA)
-    level0 = level0.with_columns(held_expr(pl.col("credit_type"), section.holds).alias("held"))
+    held = held_expr(pl.col("credit_type"), section.holds).alias("held")
+    parts = [p.select(c for c in p.columns if c in wanted) for p in level0_parts if p.height]
+    if parts:
+        # flagged part by part: adding a column to a frame of several chunks copies them all
+        level0 = pl.concat([p.with_columns(held) for p in parts], how="diagonal_relaxed")
+    else:
+        level0 = level0_parts[0].select(c for c in level0_parts[0].columns if c in wanted)
+        if "credit_type" not in level0.columns:
+            level0 = empty(CREDIT_SCHEMA)
+        level0 = level0.with_columns(held)
+    del level0_parts, parts
     chains = (
         manager_chains(_table(tables, "hierarchy"))
         if section.rollups
