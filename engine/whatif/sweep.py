@@ -169,11 +169,13 @@ def _payouts(bench: Workbench, v: Variant, base: Variant, base_pay: pl.DataFrame
         bench.dataset,
         tables={
             **bench.dataset.tables,
-            "plan_assignments": assignments.filter(pl.col("participant_id").is_in(who)),
+            "plan_assignments": assignments.filter(pl.col("participant_id").is_in(who.implode())),
         },
     )
-    fresh = bench.calculate(v.ruleset, scoped).payouts.filter(pl.col("participant_id").is_in(who))
-    kept = base_pay.filter(~pl.col("participant_id").is_in(who))
+    fresh = bench.calculate(v.ruleset, scoped).payouts.filter(
+        pl.col("participant_id").is_in(who.implode())
+    )
+    kept = base_pay.filter(~pl.col("participant_id").is_in(who.implode()))
     return pl.concat([kept, fresh])
 
 

@@ -162,10 +162,13 @@ def test_scoped_recalculation_equals_everyone_on_a_synth_company(tmp_path: Path)
     bench = Workbench.load(tmp_path / "xs")
     rules = Path(__file__).resolve().parents[2] / "rules" / "examples" / "synth-company.yaml"
     grid = [("rate_tables.ae-commission-curve.points[2].rate", ["2.4"])]
-    fast = sweep(bench, rules, grid).table
-    full = sweep(bench, rules, grid, scoped=False).table
+    fast = sweep(bench, rules, grid, vector=False).table
+    full = sweep(bench, rules, grid, scoped=False, vector=False).table
     assert fast.equals(full)
     assert (fast.filter(pl.col("variant") > 0)["delta_cents"] != 0).any()
+    vector = sweep(bench, rules, grid).table  # and the vector path agrees with both
+    assert vector["path"].to_list()[-1] == "vector"
+    assert vector.drop("path").equals(fast.drop("path"))
 
 
 def test_a_threshold_moves_both_tier_edges(tmp_path: Path, bench: Workbench) -> None:
