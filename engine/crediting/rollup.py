@@ -46,7 +46,7 @@ import polars as pl
 
 from engine.crediting.arith import apply_ppm, check_range, unit_expr
 from engine.crediting.asof import asof_lookup
-from engine.crediting.frames import CREDIT_SCHEMA, ROLLUP_TOTAL_KEYS, conform
+from engine.crediting.frames import CREDIT_SCHEMA, ROLLUP_TOTAL_KEYS, conform, keep_where
 from engine.crediting.hierarchy import Chains
 from engine.crediting.holds import held_expr, hold_column
 from engine.crediting.order import TX_KEY, sort_credits
@@ -281,14 +281,18 @@ def totals(
     for index, rule in enumerate(basis.rollups):
         top = basis.max_level(rule)
         ppms = sorted({rule.level_ppm(level) for level in range(1, top + 1)} - {0})
-        base = credits.filter(
-            pl.col("credit_type").is_in(rule.credit_types) & pl.col(roll_column(index))
+        group_keys = [SEG, "participant_id", "period", "currency", "held", *extra]
+        read = [*group_keys, "amount_cents", "credit_type", roll_column(index)]
+        read += [hold_column(i) for i in range(len(basis.holds))]
+        # only the columns the totals read are filtered (a filter copies what it is given)
+        base = keep_where(
+            credits.select(list(dict.fromkeys(read))),
+            pl.col("credit_type").is_in(rule.credit_types) & pl.col(roll_column(index)),
         ).with_columns(
             (pl.col("held") | held_expr(pl.lit(rule.credit_type), basis.holds)).alias("held")
         )
         unit = unit_expr(pl.col("currency"))
         mode = basis.mode(rule)
-        group_keys = [SEG, "participant_id", "period", "currency", "held", *extra]
         grouped = base.group_by(group_keys).agg(
             *[apply_ppm(pl.col("amount_cents"), p, unit, mode).sum().alias(f"_a{p}") for p in ppms],
             pl.len().cast(pl.Int64).alias("credit_count"),
