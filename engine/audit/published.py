@@ -275,8 +275,13 @@ def _rollup_basis(
     ruleset: RuleSet,
     managers: Sequence[str],
     credit_periods: Sequence[str] | None,
-) -> RollupBasis:
-    """The roll-up basis restricted to what rolls up to ``managers`` (in ``credit_periods``)."""
+) -> tuple[RollupBasis, pl.DataFrame]:
+    """The roll-up basis restricted to what rolls up to ``managers`` (in ``credit_periods``).
+
+    Also returns the managers' own credits: the published credits are sorted by transaction,
+    so a participant's rows are in every row group and each scan decodes the whole file; one
+    scan serves both.
+    """
     from engine.calc.payouts import settings_of  # noqa: PLC0415
     from engine.crediting.hierarchy import Chains  # noqa: PLC0415
     from engine.crediting.holds import hold_column  # noqa: PLC0415
@@ -313,7 +318,10 @@ def _rollup_basis(
     )
     if credit_periods is not None:
         keep = keep & pl.col("period").is_in(list(credit_periods))
-    level0 = run.scan("credits").filter(keep).collect()
+    own_rows = pl.col("participant_id").is_in(list(managers))
+    read = run.scan("credits").filter(own_rows | keep if below else own_rows).collect()
+    own = read.filter(own_rows)
+    level0 = read.filter(keep)
     flag_cols = [roll_column(i) for i in range(len(section.rollups))] + [
         hold_column(i) for i in range(len(section.holds))
     ]
@@ -329,7 +337,7 @@ def _rollup_basis(
             for c in flag_cols
         )  # fmt: skip
     chains = Chains(segments, links, depth)
-    return prepare(level0, chains, section.rollups, section.holds, rounding)
+    return prepare(level0, chains, section.rollups, section.holds, rounding), own
 
 
 def published_result(
@@ -372,7 +380,6 @@ def published_result(
     who = sorted(set(participants))
     mine = pl.col("participant_id").is_in(who)
     calc = {name: run.scan(name).filter(mine).collect() for name in _CALC}
-    own = run.scan("credits").filter(mine).collect()
     tables = {
         "participants": _read(
             run, data_dir, "participants", config, key="participant_id", wanted=who
@@ -381,7 +388,7 @@ def published_result(
         "exchange_rates": _read(run, data_dir, "exchange_rates", config),
     }
     reach = None if periods is None else _credit_periods(ruleset, tables["calendar"], periods)
-    basis = _rollup_basis(run, ruleset, who, reach)
+    basis, own = _rollup_basis(run, ruleset, who, reach)
     ids = pl.concat([own["transaction_id"], basis.credits["transaction_id"]]).unique().sort()
     tables["transactions"] = _read(
         run, data_dir, "transactions", config, key="transaction_id", wanted=ids.to_list()
