@@ -550,7 +550,14 @@ def fragments() -> list[str]:
     for name, title in (*FRAGMENT_ORDER, *((n, n.removesuffix(".md")) for n in extra)):
         path = FRAGMENTS / name
         if path.exists():
-            out += ["", f"## {title} (`benchmarks/results/{name}`)", "", path.read_text().strip()]
+            out += [
+                "",
+                "---",
+                "",
+                f"# {title}: `benchmarks/results/{name}`, verbatim",
+                "",
+                path.read_text().strip(),
+            ]
     return out
 
 
