@@ -115,6 +115,10 @@ class RunResult:
         ``rollup_flags`` (``transaction_id`` and the roll-up condition and hold flags,
         ``_roll_<i>`` / ``_hold_<i>``, for the rolled transactions whose flags are not the
         defaults, true and false: no row when the rule set has no such conditions).
+
+        ``credits`` is published sorted by participant (a stable sort: by the credit sort key
+        within one participant), like the calculation's frames, so that reading one
+        participant's credits from the file decodes the row groups holding them only.
         """
         totals = self.rollup_totals
         if totals is None:
@@ -131,7 +135,7 @@ class RunResult:
             .sort("transaction_id")
         )
         return {
-            "credits": self.credits.credits,
+            "credits": self.credits.credits.sort("participant_id", maintain_order=True),
             "rollup_totals": totals,
             "rollup_chain_segments": basis.chains.segments.sort("participant_id", "seg_start"),
             "rollup_chain_links": basis.chains.links.sort("seg_id", "level"),
