@@ -51,7 +51,7 @@ CURRENCY_DIGITS: dict[str, int] = {
 
 _DECIMAL_RE = r"^([+-]?)(\d*)(?:\.(\d*))?$"
 _DECIMAL_PY = re.compile(_DECIMAL_RE)
-_WELL_FORMED = r"^[+-]?(\d+\.?\d*|\.\d+)$"
+_WELL_FORMED = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)$"
 
 
 class RoundingMode(StrEnum):

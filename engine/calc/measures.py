@@ -32,7 +32,7 @@ from graphlib import CycleError, TopologicalSorter
 
 import polars as pl
 
-from engine.calc.exact import round_div_expr, to_int64
+from engine.calc.exact import I128, round_div_expr, to_int64
 from engine.calc.formula import FormulaError, evaluate, names_in, parse_formula
 from engine.calc.lines import Lines
 from engine.calc.quotas import FINDING_COLUMNS, period_quotas
@@ -391,8 +391,9 @@ def _aggregate(
             (pl.col("transaction_id").n_unique() * 100).cast(pl.Int64).alias("num")
         )
     else:
+        # summed in Int128 and checked at the end: a total past 2**63 is OVERFLOW, never wrapped
         per_period = chosen.group_by("participant_id", "period").agg(
-            pl.col("value").sum().cast(pl.Int64).alias("num")
+            pl.col("value").cast(I128).sum().alias("num")
         )
     rolled = lines.rollups.totals.get(m.name) if lines.rollups is not None else None
     if rolled is not None:
@@ -401,7 +402,7 @@ def _aggregate(
         per_period = (
             pl.concat([per_period, rolled.select(per_period.columns).cast(per_period.schema)])
             .group_by("participant_id", "period")
-            .agg(pl.col("num").sum().cast(pl.Int64))
+            .agg(pl.col("num").sum())
         )
     windows = window_map(calendar, m.window)
     windowed = (
@@ -413,8 +414,9 @@ def _aggregate(
             how="left",
         )
         .group_by("participant_id", "period")
-        .agg(pl.col("num").sum().cast(pl.Int64))
+        .agg(pl.col("num").cast(I128).sum())
     )
+    windowed = to_int64(windowed, ["num"], f"measure {m.name!r}")
     return (
         pop.select("participant_id", "period")
         .join(windowed, on=["participant_id", "period"], how="left")

@@ -40,6 +40,7 @@ from engine.errors import Reason
 from engine.loading import Dataset, load_dataset
 from engine.loading.mapping import Mapping, load_mapping
 from engine.ops.db import connect, query, utc_now
+from engine.reports.export import write_frame
 
 SUFFIXES = (".csv", ".parquet")
 FILE_REASONS = [
@@ -297,7 +298,7 @@ def _quarantine(path: Path, quarantine: Path, found: pl.DataFrame) -> None:
         stamp = f"{utc_now():%Y%m%dT%H%M%S.%fZ}"
         target = quarantine / f"{stamp}_{path.name}"
     shutil.move(path, target)
-    found.write_csv(quarantine / f"{target.name}.reasons.csv")
+    write_frame(found, quarantine / f"{target.name}.reasons.csv")
 
 
 def _finding(file: str, reason: Reason, message: str) -> pl.DataFrame:

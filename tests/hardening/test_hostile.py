@@ -302,10 +302,6 @@ def test_reconcile_report_and_breaks(hostile: Path, tmp_path: Path) -> None:
     _assert_escaped(out)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine/ops/intake.py writes the quarantine reasons with write_csv, not write_frame",
-)
 def test_intake_quarantine_reasons_are_neutralised(tmp_path: Path) -> None:
     from engine.ops.intake import intake
 
