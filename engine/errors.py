@@ -47,6 +47,7 @@ class Reason(StrEnum):
     FILE_UNREADABLE = "FILE_UNREADABLE"
     COLUMN_MISSING = "COLUMN_MISSING"
     ROW_MALFORMED = "ROW_MALFORMED"
+    UNKNOWN_TABLE = "UNKNOWN_TABLE"
     # values
     REQUIRED_VALUE_MISSING = "REQUIRED_VALUE_MISSING"
     BAD_NUMBER = "BAD_NUMBER"
@@ -97,6 +98,8 @@ REMEDIES: dict[Reason, str] = {
     Reason.FILE_UNREADABLE: "check that the file is a well-formed CSV or Parquet file",
     Reason.COLUMN_MISSING: "add the column, or map the source column onto it in mapping.yaml",
     Reason.ROW_MALFORMED: "quote fields holding the delimiter; each row needs the header's fields",
+    Reason.UNKNOWN_TABLE: "name the file after its table (docs/data-contract.md), map it in "
+    "mapping.yaml, or move it out of the data directory",
     Reason.REQUIRED_VALUE_MISSING: "fill in the value; this column may not be blank",
     Reason.BAD_NUMBER: "write a plain decimal such as 1234.56: a dot, no thousands separator",
     Reason.BAD_DATE: "write dates as YYYY-MM-DD, or set date_format in mapping.yaml",

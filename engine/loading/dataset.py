@@ -20,7 +20,7 @@ from engine.errors import REMEDIES, EngineError, Reason
 from engine.loading import checks
 from engine.loading.columns import FINDING_SCHEMA, empty_findings, validate_cells
 from engine.loading.mapping import Mapping, load_mapping
-from engine.loading.read import LINE, RawTable, locate, raw_from_rows, read_table
+from engine.loading.read import LINE, SUFFIXES, RawTable, locate, raw_from_rows, read_table
 
 ACCOUNTING_SCHEMA: dict[str, pl.DataType] = {
     "table": pl.Utf8(),
@@ -114,6 +114,9 @@ def load_dataset(data_dir: Path, mapping: Path | None = None) -> Dataset:
         displays[name] = path.relative_to(data_dir).as_posix()
         paths[name] = path
 
+    for display, message in _stray_files(data_dir, set(paths.values()), config):
+        file_errors[f"?{display}"] = _file_finding(display, Reason.UNKNOWN_TABLE, message)
+
     def read(name: str) -> RawTable | None:
         # read when the table is validated, so that one table's text is held at a time
         path = paths.get(name)
@@ -173,6 +176,37 @@ def dataset_from_rows(rows: MappingABC[str, list[dict[str, str]]]) -> Dataset:
     }
     displays = {name: f"{name} (inline)" for name in LOAD_ORDER}
     return _validate(raws.pop, file_errors, Mapping(), None, displays)
+
+
+def _stray_files(data_dir: Path, used: set[Path], config: Mapping) -> list[tuple[str, str]]:
+    """Data files in ``data_dir`` that no table reads: a misspelt name must not drop rows silently.
+
+    A ``.csv`` or ``.parquet`` file, or a directory of Parquet parts, that is neither a table's
+    file (by name or by ``mapping.yaml``) nor read because another file of the same table won.
+    """
+    mapped = {
+        (data_dir / f).resolve()
+        for name in TABLES
+        if (f := config.for_table(name).file) is not None
+    }
+    taken = {p.resolve() for p in used} | mapped
+    out: list[tuple[str, str]] = []
+    for path in sorted(data_dir.iterdir()):
+        if path.name.startswith(".") or path.resolve() in taken:
+            continue
+        is_data = path.is_file() and path.suffix.lower() in SUFFIXES
+        is_parts = path.is_dir() and any(path.glob("*.parquet"))
+        if not (is_data or is_parts):
+            continue
+        table = path.stem if path.is_file() else path.name
+        display = path.name + ("/" if is_parts else "")
+        if table in TABLES:
+            message = f"not read: another file holds table {table} (one file per table)"
+        else:
+            known = ", ".join(sorted(TABLES))
+            message = f"names no table of the data contract, so its rows are not read ({known})"
+        out.append((display, message))
+    return out
 
 
 def _file_finding(file: str, reason: Reason, message: str, line: int | None = None) -> pl.DataFrame:
@@ -266,6 +300,7 @@ def _validate(
         del raw, frame, typed, rows  # the text of this table is no longer needed
     # file-level problems first, in table order, as when every file was read up front
     all_findings = [file_errors[n] for n in LOAD_ORDER if n in file_errors]
+    all_findings += [f for n, f in sorted(file_errors.items()) if n not in TABLES]
     all_findings += table_findings_all
     rejects = (pl.concat(all_findings) if all_findings else empty_findings()).with_columns(
         pl.col("hint").fill_null(

@@ -112,7 +112,8 @@ def _read_csv(path: Path, display: str, delimiter: str) -> tuple[pl.DataFrame, p
             file=display,
             line=line,
         ) from None
-    text = text.replace("\r\n", "\n")
+    # Windows (CRLF) and old Mac (lone CR) line endings both read as line breaks
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     header_line = text.split("\n", 1)[0]
     names = [h.strip() for h in next(csv.reader([header_line], delimiter=delimiter), [])]
     if len(set(names)) != len(names):
