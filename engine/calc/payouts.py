@@ -225,14 +225,20 @@ def _periods(cal: pl.DataFrame, periods: Sequence[str] | None) -> list[str]:
     return [p for p in known if p in wanted]
 
 
-def _segments(
+def segments_with_targets(
     dataset: Dataset,
     plans: dict[str, Plan],
     cal: pl.DataFrame,
     mode: RoundingMode,
     curves: set[str],
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Plan segments with pay currency, rate date setting, hire period and prorated target."""
+    """Plan segments with pay currency, rate date setting, hire period and prorated target.
+
+    Returns:
+        The segments (``target_cents``, ``pay_currency``, ``hire_seq`` among the columns) and
+        findings: plans assigned but not defined, targets missing where a plan (or a rate table
+        of ``curves``) pays from the target incentive.
+    """
     people = dataset.tables["participants"]
     seg = plan_segments(dataset.tables["plan_assignments"], people, dataset.tables["calendar"])
     unknown = seg.filter(~pl.col("plan_id").is_in(list(plans)))
@@ -252,12 +258,10 @@ def _segments(
     )
     seg = seg.filter(pl.col("plan_id").is_in(list(plans)))
     starts = cal.select("seq", "start_date", "end_date")
-    first_start = cal["start_date"].min()
     hire = people.select("participant_id", "hire_date", "pay_currency").join(starts, how="cross")
     hire_seq = hire.filter(
         (pl.col("hire_date") >= pl.col("start_date")) & (pl.col("hire_date") <= pl.col("end_date"))
     ).select("participant_id", pl.col("seq").alias("hire_seq"))
-    del first_start
     info = pl.DataFrame(
         [
             {
@@ -450,7 +454,7 @@ def calculate(
     plans = {p.id: p for p in ruleset.plans}
     check_measures(plans, measures_by_name(list(ruleset.measures)))
     curves = {t.name for t in ruleset.rate_tables if t.kind == "payout_curve"}
-    seg, seg_findings = _segments(dataset, plans, cal, mode, curves)
+    seg, seg_findings = segments_with_targets(dataset, plans, cal, mode, curves)
     rate_periods, line_periods = _needed_periods(cal, paid, plans, list(ruleset.measures))
     seg_rated = seg.filter(pl.col("period").is_in(rate_periods))
     pay = pl.concat(

@@ -38,8 +38,7 @@ import polars as pl
 from engine.calc.exact import round_div_expr
 from engine.calc.incentives import measure_values
 from engine.calc.measures import measures_by_name
-from engine.calc.payouts import CalcResult, plan_measures, settings_of
-from engine.calc.proration import plan_segments
+from engine.calc.payouts import CalcResult, plan_measures, segments_with_targets, settings_of
 from engine.calc.quotas import period_quotas
 from engine.calc.rating import KEYS, RateJob, rate
 from engine.calc.windows import calendar_frame, window_map
@@ -170,39 +169,11 @@ class VectorResult:
 
 def _segments(dataset: Dataset, ruleset: RuleSet) -> pl.DataFrame:
     """Plan segments as the fold reads them (``engine.calc.payouts`` and ``engine.calc.fold``)."""
-    mode = settings_of(ruleset).rounding_mode
     plans = {p.id: p for p in ruleset.plans}
-    people = dataset.tables["participants"]
-    calendar = dataset.tables["calendar"]
-    cal = calendar_frame(calendar)
-    seg = plan_segments(dataset.tables["plan_assignments"], people, calendar)
-    seg = seg.filter(pl.col("plan_id").is_in(list(plans)))
-    hire = (
-        people.select("participant_id", "hire_date")
-        .join(cal.select("seq", "start_date", "end_date"), how="cross")
-        .filter(
-            (pl.col("hire_date") >= pl.col("start_date"))
-            & (pl.col("hire_date") <= pl.col("end_date"))
-        )
-        .select("participant_id", pl.col("seq").alias("hire_seq"))
-    )
-    info = pl.DataFrame(
-        [
-            {"plan_id": p.id, "_pay_in": p.currency.pay_in, "_pt": p.proration.target_incentive}
-            for p in plans.values()
-        ],
-        schema={"plan_id": pl.Utf8, "_pay_in": pl.Utf8, "_pt": pl.Boolean},
-    )
-    full = pl.col("target_incentive_cents").fill_null(0)
-    prorated = round_div_expr(full.cast(pl.Int128) * pl.col("plan_days"), pl.col("days"), mode)
+    cal = calendar_frame(dataset.tables["calendar"])
+    seg, _ = segments_with_targets(dataset, plans, cal, settings_of(ruleset).rounding_mode, set())
     return (
-        seg.join(info, on="plan_id", how="left")
-        .join(people.select("participant_id", "pay_currency"), on="participant_id", how="left")
-        .join(hire, on="participant_id", how="left")
-        .with_columns(
-            pl.coalesce("_pay_in", "pay_currency").alias("currency"),
-            pl.when(pl.col("_pt")).then(prorated).otherwise(full).cast(pl.Int64).alias("target"),
-        )
+        seg.rename({"pay_currency": "currency", "target_cents": "target"})
         .with_columns(
             pl.col("target")
             .cum_sum()
