@@ -16,7 +16,12 @@ Example:
 
 from __future__ import annotations
 
+import atexit
+import threading
 import time
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -148,6 +153,88 @@ def connect(path: Path, wait: float = 30.0) -> duckdb.DuckDBPyConnection:
                 con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
         _READY.add(key)
     return con
+
+
+class HeldConnection:
+    """A connection to the operations database kept open while writes follow each other closely.
+
+    Opening the database costs tens of milliseconds (DuckDB starts an instance, and checkpoints
+    when the last connection closes), so a run that records a dozen events in a second opens it
+    once rather than a dozen times. DuckDB lets one process hold the file at a time, so the
+    connection is released by a timer once the writes pause for ``idle`` seconds: another
+    process (``icm runs``, which waits for the file) waits about that long at most. While it is
+    open, :func:`connect` in this process reuses the same database instance (no second open).
+
+    Each :meth:`use` is one unit of work: a statement that fails closes the connection, which
+    rolls back any transaction left open, as closing a short-lived connection would.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     held = HeldConnection(Path(d) / "ops.duckdb")
+        ...     with held.use() as con:
+        ...         n = con.execute("SELECT count(*) FROM runs").fetchone()
+        ...     held.close()
+        >>> n
+        (0,)
+    """
+
+    def __init__(self, path: Path, idle: float = 0.5) -> None:
+        self.path = path
+        self.idle = idle
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._generation = 0
+        _HELD.add(self)
+
+    @contextmanager
+    def use(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The open connection (opened if needed), held by this thread for the block."""
+        with self._lock:
+            self._cancel()
+            if self._con is None:
+                self._con = connect(self.path)
+            try:
+                yield self._con
+            except BaseException:
+                self._close()
+                raise
+            self._generation += 1
+            self._timer = threading.Timer(self.idle, self._release, [self._generation])
+            self._timer.daemon = True
+            self._timer.start()
+
+    def close(self) -> None:
+        """Release the connection now (it is opened again by the next :meth:`use`)."""
+        with self._lock:
+            self._cancel()
+            self._close()
+
+    def _release(self, generation: int) -> None:
+        with self._lock:
+            if generation == self._generation:  # no write since this timer was set
+                self._close()
+
+    def _cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _close(self) -> None:
+        if self._con is not None:
+            con, self._con = self._con, None
+            con.close()
+
+
+_HELD: weakref.WeakSet[HeldConnection] = weakref.WeakSet()
+"""Held connections of this process: released at exit if their owner did not release them."""
+
+
+@atexit.register
+def _release_held() -> None:
+    for held in list(_HELD):
+        held.close()
 
 
 def utc_now() -> datetime:

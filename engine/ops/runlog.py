@@ -10,8 +10,11 @@ records the run through :class:`RunLog`, the pipeline's ``on_step`` hook
 * when the run ends, its outcome: ``ok`` or ``failed`` (with the error), or ``interrupted``.
 
 So a failed run shows the steps that finished and the step that failed, and a run killed
-mid-way keeps the steps it finished; the next run marks it ``interrupted`` once its process is
-gone. Each write opens the database for a moment only, so ``icm runs`` works during a run.
+mid-way keeps the steps it finished (each write is committed when the step ends); the next
+run marks it ``interrupted`` once its process is gone. The database is held open while the
+writes follow each other closely and released once they pause for half a second
+(:class:`engine.ops.db.HeldConnection`), so a run opens it about once, not once per step,
+and ``icm runs`` works during a run (waiting that half second at most).
 
 Example:
     >>> new_run_id(datetime(2026, 1, 2, 3, 4, 5))[:16]
@@ -35,7 +38,7 @@ from engine import __version__
 from engine.errors import EngineError, Reason
 from engine.ops.anomalies import METRICS, WINDOW, Flag, outlier
 from engine.ops.close import closed_periods
-from engine.ops.db import connect, query, to_utc_naive, utc_now
+from engine.ops.db import HeldConnection, connect, query, to_utc_naive, utc_now
 from engine.pipeline import RunResult, Step, StepHook, error_text, run, write
 from engine.publish import pid_alive
 
@@ -73,7 +76,8 @@ class RunLog:
     """One run's rows in the operations database, written as the run goes.
 
     Call :meth:`start`, pass the instance as the pipeline's ``on_step`` hook, then
-    :meth:`finish`. :attr:`steps` and :attr:`flags` hold what was recorded.
+    :meth:`finish` (which releases the database). :attr:`steps` and :attr:`flags` hold what was
+    recorded.
     """
 
     def __init__(
@@ -92,12 +96,12 @@ class RunLog:
         self.where = [str(p) if p is not None else None for p in (rules, data_dir, out_dir)]
         self.steps: list[Step] = []
         self.flags: list[Flag] = []
+        self._db = HeldConnection(db_path)
 
     def start(self) -> None:
         """Record the run as ``running``; mark runs of dead processes of this host interrupted."""
         host = socket.gethostname()
-        con = connect(self.db_path)
-        try:
+        with self._db.use() as con:
             running = query(
                 con, "SELECT run_id, pid FROM runs WHERE status = 'running' AND host = ?", [host]
             )
@@ -114,15 +118,12 @@ class RunLog:
                 [self.run_id, self.started, self.started, *self.where, __version__,
                  os.getpid(), host],
             )  # fmt: skip
-        finally:
-            con.close()
 
     def __call__(self, step: Step) -> None:
         """Record a step that ended, with its flags (the pipeline's ``on_step`` hook)."""
         if step.status == "started":
             return
-        con = connect(self.db_path)
-        try:
+        with self._db.use() as con:
             flags = _flags(con, self.run_id, step) if step.status == "ok" else []
             con.execute("BEGIN TRANSACTION")
             con.execute(
@@ -140,8 +141,6 @@ class RunLog:
                     ],
                 )  # fmt: skip
             con.execute("COMMIT")
-        finally:
-            con.close()
         self.steps.append(step)
         self.flags.extend(flags)
 
@@ -153,25 +152,26 @@ class RunLog:
         result: RunResult | None = None,
         fingerprint: str | None = None,
     ) -> None:
-        """Record the run's outcome (``ok``, ``failed`` or ``interrupted``)."""
-        con = connect(self.db_path)
+        """Record the run's outcome (``ok``, ``failed`` or ``interrupted``); release the log."""
+        values = [
+            finished, (finished - self.started).total_seconds(), status, error,
+            fingerprint or (result.run_id if result else None),
+            result.ruleset.name if result else None,
+            result.ruleset.content_hash if result else None,
+            ",".join(result.periods) if result else None,
+            int(result.dataset.accounting["rows_rejected"].sum()) if result else None,
+            self.run_id,
+        ]  # fmt: skip
         try:
-            con.execute(
-                "UPDATE runs SET finished = ?, seconds = ?, status = ?, error = ?, "
-                "fingerprint = ?, rules_name = ?, rules_hash = ?, periods = ?, rows_rejected = ? "
-                "WHERE run_id = ?",
-                [
-                    finished, (finished - self.started).total_seconds(), status, error,
-                    fingerprint or (result.run_id if result else None),
-                    result.ruleset.name if result else None,
-                    result.ruleset.content_hash if result else None,
-                    ",".join(result.periods) if result else None,
-                    int(result.dataset.accounting["rows_rejected"].sum()) if result else None,
-                    self.run_id,
-                ],
-            )  # fmt: skip
+            with self._db.use() as con:
+                con.execute(
+                    "UPDATE runs SET finished = ?, seconds = ?, status = ?, error = ?, "
+                    "fingerprint = ?, rules_name = ?, rules_hash = ?, periods = ?, "
+                    "rows_rejected = ? WHERE run_id = ?",
+                    values,
+                )
         finally:
-            con.close()
+            self._db.close()
 
 
 def run_logged(
