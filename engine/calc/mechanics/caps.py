@@ -6,65 +6,90 @@ Earnings carried forward from earlier periods (``carry_in``) are added before ca
 are paid as soon as a period has room. Negative totals (clawbacks larger than earnings) are never
 capped. A floor tops a period's amount up to a minimum.
 
+Both work on int64 arrays of cents, one element per participant (the fold's rows).
+
 Example:
-    >>> df = pl.DataFrame({"earned": [1200, 500, -50], "carry_in": [0, 400, 0],
-    ...                    "room": [1000, 1000, 1000]})
-    >>> out = df.with_columns(**cap_exprs("earned", "carry_in", "room", carry_forward=True))
-    >>> out.select("capped", "cap_adjustment", "carry_out").rows()
-    [(1000, -200, 200), (900, 400, 0), (-50, 0, 0)]
+    >>> out = cap(np.array([1200, 500, -50]), np.array([0, 400, 0]),
+    ...           np.array([1000, 1000, 1000]), carry_forward=True)
+    >>> out.capped.tolist(), (out.capped - [1200, 500, -50]).tolist(), out.carry_out.tolist()
+    ([1000, 900, -50], [-200, 400, 0], [200, 0, 0])
 """
 
 from __future__ import annotations
 
-import polars as pl
+from typing import NamedTuple
 
-__all__ = ["cap_exprs", "floor_exprs"]
+import numpy as np
+import numpy.typing as npt
 
+__all__ = ["Capped", "Floored", "cap", "floor"]
 
-def cap_exprs(
-    earned: str, carry_in: str, room: str, *, carry_forward: bool | pl.Expr
-) -> dict[str, pl.Expr]:
-    """Expressions ``capped``, ``cap_adjustment`` (capped - earned) and ``carry_out``.
-
-    Args:
-        earned: column of the period's earnings before the cap.
-        carry_in: column of excess carried from earlier periods (0 when none).
-        room: column of the most that may be recognised now; null = no cap.
-        carry_forward: keep the excess for later periods (True) or lose it (False); a Boolean
-            expression chooses per row.
-
-    Example:
-        >>> df = pl.DataFrame({"e": [300], "c": [0], "r": [None]}, schema_overrides={"r": pl.Int64})
-        >>> df.select(**cap_exprs("e", "c", "r", carry_forward=False)).row(0)
-        (300, 0, 0)
-    """
-    total = pl.col(earned) + pl.col(carry_in)
-    limit = pl.max_horizontal(pl.col(room), pl.lit(0))
-    capped = pl.when(pl.col(room).is_null() | (total <= limit)).then(total).otherwise(limit)
-    excess = total - capped
-    keep = carry_forward if isinstance(carry_forward, pl.Expr) else pl.lit(carry_forward)
-    return {
-        "capped": capped,
-        "cap_adjustment": capped - pl.col(earned),
-        "carry_out": pl.when(keep).then(excess).otherwise(0),
-    }
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 
 
-def floor_exprs(amount: str, minimum: str) -> dict[str, pl.Expr]:
-    """Expressions ``floored`` and ``floor_adjustment`` (the top-up, >= 0).
+class Capped(NamedTuple):
+    """``capped`` (recognised now) and ``carry_out`` (excess kept for later periods)."""
+
+    capped: IntArray
+    carry_out: IntArray
+
+
+class Floored(NamedTuple):
+    """``floored`` (the amount after the floor) and ``top_up`` (what the floor added, >= 0)."""
+
+    floored: IntArray
+    top_up: IntArray
+
+
+def cap(
+    earned: IntArray,
+    carry_in: IntArray,
+    room: IntArray | None,
+    room_valid: BoolArray | None = None,
+    *,
+    carry_forward: bool,
+) -> Capped:
+    """Cap ``earned + carry_in`` at ``room``.
 
     Args:
-        amount: column of the amount so far.
-        minimum: column of the floor; null = no floor.
+        earned: the period's earnings before the cap.
+        carry_in: excess carried from earlier periods (0 when none).
+        room: the most that may be recognised now (a negative room counts as 0); None = no cap.
+        room_valid: where ``room`` applies (elsewhere no cap); None = everywhere.
+        carry_forward: keep the excess for later periods (True) or lose it (False).
 
     Example:
-        >>> df = pl.DataFrame({"a": [80, 120], "m": [100, 100]})
-        >>> df.select(**floor_exprs("a", "m")).rows()
-        [(100, 20), (120, 0)]
+        >>> cap(np.array([300]), np.array([0]), None, carry_forward=False)
+        Capped(capped=array([300]), carry_out=array([0]))
     """
-    top_up = (
-        pl.when(pl.col(minimum).is_null())
-        .then(0)
-        .otherwise(pl.max_horizontal(pl.col(minimum) - pl.col(amount), pl.lit(0)))
-    )
-    return {"floored": pl.col(amount) + top_up, "floor_adjustment": top_up}
+    total = earned + carry_in
+    if room is None:
+        return Capped(total, np.zeros_like(total))
+    limit = np.maximum(room, 0)
+    uncapped = total <= limit
+    if room_valid is not None:
+        uncapped |= ~room_valid
+    capped = np.where(uncapped, total, limit)
+    carry_out = total - capped if carry_forward else np.zeros_like(total)
+    return Capped(capped, carry_out)
+
+
+def floor(amount: IntArray, minimum: IntArray | None, valid: BoolArray | None = None) -> Floored:
+    """Top ``amount`` up to ``minimum``.
+
+    Args:
+        amount: the amount so far.
+        minimum: the floor; None = no floor.
+        valid: where ``minimum`` applies (elsewhere no floor); None = everywhere.
+
+    Example:
+        >>> floor(np.array([80, 120]), np.array([100, 100])).floored.tolist()
+        [100, 120]
+    """
+    if minimum is None:
+        return Floored(amount, np.zeros_like(amount))
+    top_up = np.maximum(minimum - amount, 0)
+    if valid is not None:
+        top_up = np.where(valid, top_up, 0)
+    return Floored(amount + top_up, top_up)

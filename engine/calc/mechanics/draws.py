@@ -12,61 +12,78 @@ the draw amount in force (0 outside the draw term):
   else 0.
 * After the draw term, a balance is forgiven (``forgive``) or still recovered (``carry``).
 
-``payable = total + draw_paid - recovered``.
+``payable = total + draw_paid - recovered``. The function works on int64 arrays of cents, one
+element per participant.
 
 Example (the domain's: draw 1,000, earned 500, then 1,800):
-    >>> df = pl.DataFrame({"total": [50_000], "draw": [100_000], "balance_in": [0],
-    ...                    "limit": [None], "may_recover": [True], "above_draw": [False]},
-    ...                   schema_overrides={"limit": pl.Int64})
-    >>> df.select(**draw_exprs(recoverable=True)).row(0, named=True)
-    {'draw_paid': 50000, 'recovered': 0, 'balance_out': 50000}
-    >>> df2 = df.with_columns(total=pl.lit(180_000), balance_in=pl.lit(50_000))
-    >>> df2.select(**draw_exprs(recoverable=True)).row(0, named=True)
-    {'draw_paid': 0, 'recovered': 50000, 'balance_out': 0}
+    >>> def one(total, balance):
+    ...     out = draw(np.array([total]), np.array([100_000]), np.array([balance]), limit=None,
+    ...                may_recover=np.array([True]), above_draw=np.array([False]),
+    ...                recoverable=True)
+    ...     return [int(x[0]) for x in out]
+    >>> one(50_000, 0)
+    [50000, 0, 50000]
+    >>> one(180_000, 50_000)
+    [0, 50000, 0]
 """
 
 from __future__ import annotations
 
-import polars as pl
+from typing import NamedTuple
 
-__all__ = ["draw_exprs"]
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["Drawn", "draw"]
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 
 
-def draw_exprs(*, recoverable: bool | pl.Expr) -> dict[str, pl.Expr]:
-    """Expressions ``draw_paid``, ``recovered`` and ``balance_out`` for one period.
+class Drawn(NamedTuple):
+    """``draw_paid``, ``recovered`` and ``balance_out`` for one period."""
 
-    Reads columns ``total`` (earnings after other mechanics), ``draw`` (draw amount in force, 0
-    when none), ``balance_in`` (owed before this period), ``limit`` (most recovered per period;
-    null = no limit), ``may_recover`` (Boolean: recovery allowed this period) and
-    ``above_draw`` (Boolean: recover only from earnings above the draw amount).
+    draw_paid: IntArray
+    recovered: IntArray
+    balance_out: IntArray
+
+
+def draw(
+    total: IntArray,
+    amount: IntArray,
+    balance_in: IntArray,
+    *,
+    limit: int | None,
+    may_recover: BoolArray,
+    above_draw: BoolArray,
+    recoverable: bool,
+) -> Drawn:
+    """The draw paid, the balance recovered and the balance owed after one period.
 
     Args:
-        recoverable: whether the shortfall is owed back (a Boolean expression per row allowed).
+        total: earnings after the other mechanics.
+        amount: the draw amount in force (0 when none).
+        balance_in: owed before this period.
+        limit: most recovered per period (a negative limit counts as 0); None = no limit.
+        may_recover: recovery allowed this period.
+        above_draw: recover only from earnings above the draw amount.
+        recoverable: whether the shortfall is owed back.
 
     Example:
-        >>> df = pl.DataFrame({"total": [120_000], "draw": [100_000], "balance_in": [50_000],
-        ...     "limit": [30_000], "may_recover": [True], "above_draw": [True]})
-        >>> df.select(**draw_exprs(recoverable=True)).row(0)
-        (0, 20000, 30000)
+        >>> out = draw(np.array([120_000]), np.array([100_000]), np.array([50_000]),
+        ...            limit=30_000, may_recover=np.array([True]), above_draw=np.array([True]),
+        ...            recoverable=True)
+        >>> [int(x[0]) for x in out]
+        [0, 20000, 30000]
     """
-    rec = recoverable if isinstance(recoverable, pl.Expr) else pl.lit(recoverable)
-    positive = pl.max_horizontal(pl.col("total"), pl.lit(0))
-    draw_paid = pl.max_horizontal(pl.col("draw") - positive, pl.lit(0))
-    keep = pl.when(pl.col("above_draw")).then(pl.col("draw")).otherwise(0)
-    available = pl.max_horizontal(pl.col("total") - keep, pl.lit(0))
-    cap = (
-        pl.when(pl.col("limit").is_null())
-        .then(available)
-        .otherwise(pl.min_horizontal(available, pl.max_horizontal(pl.col("limit"), pl.lit(0))))
+    draw_paid = np.maximum(amount - np.maximum(total, 0), 0)
+    if not recoverable:
+        return Drawn(draw_paid, np.zeros_like(total), balance_in)
+    keep = np.where(above_draw, amount, 0)
+    available = np.maximum(total - keep, 0)
+    if limit is not None:
+        available = np.minimum(available, max(limit, 0))
+    recovered = np.where(
+        (draw_paid == 0) & may_recover, np.minimum(np.maximum(balance_in, 0), available), 0
     )
-    recovered = (
-        pl.when(rec & (draw_paid == 0) & pl.col("may_recover"))
-        .then(pl.min_horizontal(pl.max_horizontal(pl.col("balance_in"), pl.lit(0)), cap))
-        .otherwise(0)
-    )
-    balance_out = (
-        pl.when(rec)
-        .then(pl.col("balance_in") + draw_paid - recovered)
-        .otherwise(pl.col("balance_in"))
-    )
-    return {"draw_paid": draw_paid, "recovered": recovered, "balance_out": balance_out}
+    return Drawn(draw_paid, recovered, balance_in + draw_paid - recovered)
