@@ -26,7 +26,7 @@ amount once when the measure reaches ``at_least``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
@@ -133,6 +133,24 @@ class _Ctx:
     tables: Mapping[str, TieredTable | CurveTable | MatrixTable]
     calendar: pl.DataFrame
     settings: Settings
+    parts: dict[str, pl.DataFrame] = field(default_factory=dict)
+    cache: dict[str, pl.DataFrame] = field(default_factory=dict)
+
+    def values(self, name: str, prefix: str) -> pl.DataFrame:
+        """:func:`measure_values` of one measure, computed once per name.
+
+        The measures frame is split by measure once (rows keep their order), so each
+        component reads only its measures' rows instead of filtering the whole frame.
+        """
+        if name not in self.cache:
+            if not self.parts:
+                split = self.measures.partition_by("measure", as_dict=True, maintain_order=True)
+                self.parts.update({str(key[0]): part for key, part in split.items()})
+            part = self.parts.get(name, self.measures.clear())
+            self.cache[name] = measure_values(part, name, "v", self.settings.rounding_mode)
+        return self.cache[name].rename(
+            {"v_n": f"{prefix}_n", "v_d": f"{prefix}_d", "v_e2": f"{prefix}_e2"}
+        )
 
 
 @dataclass(frozen=True)
@@ -183,8 +201,14 @@ def _lines_for(
     calendar: pl.DataFrame,
     component: str,
 ) -> pl.DataFrame:
-    """The measure's lines over each row's window, keyed by the row."""
-    chosen = measure_lines(measure, lines).rename({"period": "_source"})
+    """The measure's lines over each row's window, keyed by the row.
+
+    Only the rows' participants' lines are read (the measure's filter is per line, so
+    selecting them first gives the same lines in the same order, without copying the others).
+    """
+    who = rows["participant_id"].unique()
+    mine = replace(lines, frame=lines.frame.filter(pl.col("participant_id").is_in(who)))
+    chosen = measure_lines(measure, mine).rename({"period": "_source"})
     windows = window_map(calendar, measure.window).rename({"source": "_source"})
     keyed = rows.select("participant_id", "period", "plan_id").join(windows, on="period")
     return (
@@ -261,7 +285,7 @@ def compute_incentives(
 def _component(
     ctx: _Ctx, comp: Component, plan: Plan, seg: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    settings, measures, lines, tables = ctx.settings, ctx.measures, ctx.lines, ctx.tables
+    settings, lines, tables = ctx.settings, ctx.lines, ctx.tables
     measure_defs, calendar = ctx.measure_defs, ctx.calendar
     mode = settings.rounding_mode
     table = tables[comp.rate_table]
@@ -272,13 +296,11 @@ def _component(
             "participant_id", "period", "plan_id", "plan_days", "active_days", "target_cents"
         )
         .with_columns(pl.lit(comp.name).alias("component"))
-        .join(measure_values(measures, comp.measure, "pay", mode), on=keys, how="left")
-        .join(measure_values(measures, tier_name, "tier", mode), on=keys, how="left")
+        .join(ctx.values(comp.measure, "pay"), on=keys, how="left")
+        .join(ctx.values(tier_name, "tier"), on=keys, how="left")
     )
     if comp.column_measure is not None:
-        rows = rows.join(
-            measure_values(measures, comp.column_measure, "col", mode), on=keys, how="left"
-        )
+        rows = rows.join(ctx.values(comp.column_measure, "col"), on=keys, how="left")
     else:
         rows = rows.with_columns(
             pl.lit(1, pl.Int64).alias("col_n"), pl.lit(1, pl.Int64).alias("col_d")
@@ -292,7 +314,7 @@ def _component(
     # gates
     passed = pl.lit(value=True)
     for i, gate in enumerate(comp.gates):
-        g = measure_values(measures, gate.measure, f"g{i}", mode)
+        g = ctx.values(gate.measure, f"g{i}")
         rows = rows.join(g, on=keys, how="left")
         tn, td = _decimal_ratio(gate.threshold)
         lhs = pl.col(f"g{i}_n").cast(pl.Int128) * td
@@ -353,7 +375,7 @@ def _component(
     # linked modifier
     factor: pl.Expr = pl.lit(None, pl.Int64)
     if comp.modifier is not None:
-        mod = measure_values(measures, comp.modifier.measure, "m", mode)
+        mod = ctx.values(comp.modifier.measure, "m")
         rows = rows.join(mod, on=keys, how="left")
         valid = rows.filter(pl.col("m_d").is_not_null() & (pl.col("m_d") > 0))
         ppm = factor_ppm(
@@ -476,14 +498,14 @@ def _scale_exprs(factor: pl.Expr, has_modifier: bool, mode: RoundingMode):  # ty
 
 
 def _spif(ctx: _Ctx, spif: Spif, seg: pl.DataFrame) -> pl.DataFrame:
-    measures, lines, calendar = ctx.measures, ctx.lines, ctx.calendar
+    lines, calendar = ctx.lines, ctx.calendar
     measure_defs, mode = ctx.measure_defs, ctx.settings.rounding_mode
     keys = ["participant_id", "period"]
     amount = int(spif.amount.scaleb(2))
     rows = seg.select(
         "participant_id", "period", "plan_id", "plan_days", "active_days"
     ).with_columns(pl.lit(spif.name).alias("component"))
-    vals = measure_values(measures, spif.measure, "s", mode)
+    vals = ctx.values(spif.measure, "s")
     m = measure_defs[spif.measure]
     lo = date.fromisoformat(spif.from_date) if spif.from_date else None
     hi = date.fromisoformat(spif.to_date) if spif.to_date else None

@@ -59,7 +59,7 @@ from engine.calc.exact import round_div_expr
 from engine.calc.fold import PayInputs, fold
 from engine.calc.formula import names_in, parse_formula
 from engine.calc.incentives import Settings, compute_incentives
-from engine.calc.lines import build_lines
+from engine.calc.lines import Lines, build_lines
 from engine.calc.measures import compute_measures, measures_by_name
 from engine.calc.mechanics.clawbacks import check_measures, clawbacks
 from engine.calc.proration import plan_segments
@@ -90,8 +90,10 @@ from engine.rules.plan_schema import (
 __all__ = [
     "CalcResult",
     "PlanRules",
+    "RatedResult",
     "Rules",
     "calculate",
+    "calculate_rated",
     "plan_measures",
     "settings_of",
     "write_results",
@@ -416,35 +418,95 @@ def _used_measures(
     )
 
 
-def calculate(
+@dataclass(frozen=True)
+class RatedResult:
+    """What :func:`calculate` computes before clawbacks and its fold (the what-if vector path).
+
+    The first four frames are those :class:`CalcResult` publishes (the periods paid); the
+    ``rated_*`` frames hold every rated period, which clawbacks and the fold read (earlier
+    periods recomputed for a true-up or a clawback window).
+
+    Attributes:
+        lines: the credit lines of every period the measures read.
+        segments: the plan segments of every calendar period, with ``target_cents``,
+            ``pay_currency`` and ``hire_seq``.
+        measures: the measures of the periods paid.
+        incentives: the incentive rows of the periods paid.
+        incentive_lines: the per-line earnings of the periods paid.
+        rated_incentives: the incentive rows of every rated period.
+        rated_incentive_lines: the per-line earnings of every rated period.
+        findings: the findings met so far (segments, lines, measures, incentives) that concern
+            the periods paid (or no period).
+        periods: the periods paid, in calendar order.
+    """
+
+    lines: Lines
+    segments: pl.DataFrame
+    measures: pl.DataFrame
+    incentives: pl.DataFrame
+    incentive_lines: pl.DataFrame
+    rated_incentives: pl.DataFrame
+    rated_incentive_lines: pl.DataFrame
+    findings: pl.DataFrame
+    periods: tuple[str, ...]
+
+
+def _in_periods(frame: pl.DataFrame, periods: Sequence[str]) -> pl.DataFrame:
+    """The rows of ``frame`` in ``periods`` (the frame itself when they all are: no copy)."""
+    inside = frame["period"].is_in(list(periods)).fill_null(value=False)
+    return frame if inside.all() else frame.filter(inside)
+
+
+def _pay_frame(
+    seg: pl.DataFrame, participants: pl.DataFrame, line_periods: Sequence[str]
+) -> pl.DataFrame:
+    """Each participant's pay currency and conversion date setting in each line period.
+
+    From the first plan (by id) of the period, else the participant's own pay currency and
+    the credit date.
+    """
+    return pl.concat(
+        [
+            seg.filter(pl.col("period").is_in(list(line_periods)))
+            .sort("plan_id")
+            .group_by("participant_id", "period", maintain_order=True)
+            .agg(pl.col("pay_currency").first(), pl.col("convert_at").first()),
+            participants.select("participant_id", "pay_currency")
+            .join(pl.DataFrame({"period": line_periods}, schema={"period": pl.Utf8}), how="cross")
+            .select(
+                "participant_id",
+                "period",
+                "pay_currency",
+                pl.lit("credit_date").alias("convert_at"),
+            ),
+        ]
+    ).unique(["participant_id", "period"], keep="first", maintain_order=True)
+
+
+def calculate_rated(
     dataset: Dataset,
     credits: pl.DataFrame | CreditResult,
     ruleset: PlanRules,
     periods: Sequence[str] | None = None,
-    *,
-    state: pl.DataFrame | None = None,
-) -> CalcResult:
-    """Calculate measures, incentives and payouts for ``periods``.
+) -> RatedResult:
+    """Lines, measures and incentives for ``periods``: :func:`calculate` up to its incentives.
+
+    Computes no clawbacks, carries no state and folds nothing (no caps, draws, true-ups or
+    payouts): for callers that only need the rated frames (the what-if vector path).
+    :func:`calculate` is this function followed by clawbacks and the fold.
 
     Args:
-        dataset: the loaded data (calendar, participants, transactions, quotas,
-            plan_assignments, exchange_rates).
-        credits: the crediting result (every period the windows need), or its credits frame
-            with the roll-up rows materialised. A result credited with
-            ``rollups="aggregate"`` is calculated without materialising roll-up rows
-            (:mod:`engine.calc.rollup_lines`): the frames are identical either way.
+        dataset: the loaded data (see :func:`calculate`).
+        credits: the crediting result, or its credits frame (see :func:`calculate`).
         ruleset: the rule set (measures, rate_tables, plans, settings).
         periods: the periods to pay, default every calendar period.
-        state: the carry state returned by the run of the previous periods; None = nothing
-            carried (the first run).
 
     Returns:
-        The result frames, sorted by participant, period (calendar order), plan and component.
+        The rated frames (:class:`RatedResult`); ``measures``, ``incentives`` and
+        ``incentive_lines`` equal :func:`calculate`'s.
 
     Raises:
-        EngineError: a rule-set problem found while calculating (an unknown column in a
-            condition, a table value that does not fit its scale...), or an exact value out of
-            range (``OVERFLOW``).
+        EngineError: as :func:`calculate`.
     """
     settings = settings_of(ruleset)
     mode = settings.rounding_mode
@@ -457,23 +519,7 @@ def calculate(
     seg, seg_findings = segments_with_targets(dataset, plans, cal, mode, curves)
     rate_periods, line_periods = _needed_periods(cal, paid, plans, list(ruleset.measures))
     seg_rated = seg.filter(pl.col("period").is_in(rate_periods))
-    pay = pl.concat(
-        [
-            seg.filter(pl.col("period").is_in(line_periods))
-            .sort("plan_id")
-            .group_by("participant_id", "period", maintain_order=True)
-            .agg(pl.col("pay_currency").first(), pl.col("convert_at").first()),
-            dataset.tables["participants"]
-            .select("participant_id", "pay_currency")
-            .join(pl.DataFrame({"period": line_periods}, schema={"period": pl.Utf8}), how="cross")
-            .select(
-                "participant_id",
-                "period",
-                "pay_currency",
-                pl.lit("credit_date").alias("convert_at"),
-            ),
-        ]
-    ).unique(["participant_id", "period"], keep="first", maintain_order=True)
+    pay = _pay_frame(seg, dataset.tables["participants"], line_periods)
     if isinstance(credits, CreditResult):
         lines = result_lines(
             credits,
@@ -498,6 +544,7 @@ def calculate(
             rates=dataset.tables["exchange_rates"],
             mode=mode,
         )
+    del pay
     measures = compute_measures(
         lines,
         list(ruleset.measures),
@@ -518,29 +565,6 @@ def calculate(
         calendar=calendar,
         settings=settings,
     )
-    claws = clawbacks(
-        plans=plans,
-        lines=lines,
-        incentive_lines=incentives.lines,
-        incentives=incentives.frame,
-        calendar=calendar,
-        periods=paid,
-        mode=mode,
-    )
-    rated = incentives.frame.join(cal.select("period", "seq", "year"), on="period", how="left")
-    result = fold(
-        PayInputs(
-            segments=seg,
-            rated=rated,
-            clawbacks=claws.frame,
-            plans=plans,
-            periods=paid,
-            calendar=cal,
-            mode=mode,
-        ),
-        state if state is not None else empty_state(),
-    )
-    in_paid = pl.col("period").is_in(paid)
     used = _used_measures(seg_rated, plans, list(ruleset.measures))
     measure_findings = pl.concat(
         [
@@ -549,12 +573,88 @@ def calculate(
         ]
     )
     findings = pl.concat(
-        [seg_findings, lines.findings, measure_findings, incentives.findings, claws.findings]
-    ).filter(pl.col("period").is_null() | in_paid)
+        [seg_findings, lines.findings, measure_findings, incentives.findings]
+    ).filter(pl.col("period").is_null() | pl.col("period").is_in(paid))
+    return RatedResult(
+        lines=lines,
+        segments=seg,
+        measures=_in_periods(measures.frame, paid),
+        incentives=_in_periods(incentives.frame, paid),
+        incentive_lines=_in_periods(incentives.lines, paid),
+        rated_incentives=incentives.frame,
+        rated_incentive_lines=incentives.lines,
+        findings=findings,
+        periods=tuple(paid),
+    )
+
+
+def calculate(
+    dataset: Dataset,
+    credits: pl.DataFrame | CreditResult,
+    ruleset: PlanRules,
+    periods: Sequence[str] | None = None,
+    *,
+    state: pl.DataFrame | None = None,
+) -> CalcResult:
+    """Calculate measures, incentives and payouts for ``periods``.
+
+    :func:`calculate_rated` (lines, measures, incentives), then clawbacks and the fold.
+
+    Args:
+        dataset: the loaded data (calendar, participants, transactions, quotas,
+            plan_assignments, exchange_rates).
+        credits: the crediting result (every period the windows need), or its credits frame
+            with the roll-up rows materialised. A result credited with
+            ``rollups="aggregate"`` is calculated without materialising roll-up rows
+            (:mod:`engine.calc.rollup_lines`): the frames are identical either way.
+        ruleset: the rule set (measures, rate_tables, plans, settings).
+        periods: the periods to pay, default every calendar period.
+        state: the carry state returned by the run of the previous periods; None = nothing
+            carried (the first run).
+
+    Returns:
+        The result frames, sorted by participant, period (calendar order), plan and component.
+
+    Raises:
+        EngineError: a rule-set problem found while calculating (an unknown column in a
+            condition, a table value that does not fit its scale...), or an exact value out of
+            range (``OVERFLOW``).
+    """
+    rated = calculate_rated(dataset, credits, ruleset, periods)
+    mode = settings_of(ruleset).rounding_mode
+    calendar = dataset.tables["calendar"]
+    cal = calendar_frame(calendar)
+    paid = list(rated.periods)
+    plans = {p.id: p for p in ruleset.plans}
+    claws = clawbacks(
+        plans=plans,
+        lines=rated.lines,
+        incentive_lines=rated.rated_incentive_lines,
+        incentives=rated.rated_incentives,
+        calendar=calendar,
+        periods=paid,
+        mode=mode,
+    )
+    result = fold(
+        PayInputs(
+            segments=rated.segments,
+            rated=rated.rated_incentives.join(
+                cal.select("period", "seq", "year"), on="period", how="left"
+            ),
+            clawbacks=claws.frame,
+            plans=plans,
+            periods=paid,
+            calendar=cal,
+            mode=mode,
+        ),
+        state if state is not None else empty_state(),
+    )
+    in_paid = pl.col("period").is_null() | pl.col("period").is_in(paid)
+    findings = pl.concat([rated.findings, claws.findings.filter(in_paid)])
     return CalcResult(
-        measures=measures.frame.filter(in_paid),
-        incentives=incentives.frame.filter(in_paid),
-        incentive_lines=incentives.lines.filter(in_paid),
+        measures=rated.measures,
+        incentives=rated.incentives,
+        incentive_lines=rated.incentive_lines,
         payouts=result.payouts,
         adjustments=result.adjustments,
         state=result.state,

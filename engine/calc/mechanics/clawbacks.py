@@ -127,8 +127,25 @@ def clawbacks(
     if not config or "original_transaction_id" not in lines.frame.columns:
         return _empty()
     cfg = pl.DataFrame(config)
+    # only lines that earned something on a clawed component's name can be clawed: when there
+    # are none (no per-line earnings, or nothing earned), no return can reverse anything
+    earned = incentive_lines.filter(
+        pl.col("component").is_in(cfg["component"].unique()) & (pl.col("line_e8") > 0)
+    ).select(
+        "participant_id",
+        pl.col("period").alias("original_period"),
+        pl.col("component"),
+        pl.col("transaction_id").alias("original_transaction_id"),
+        pl.col("line_e8").alias("original_e8"),
+    )
+    if earned.height == 0:
+        return _empty()
     cal = calendar_frame(calendar).select("period", "seq")
-    frame = lines.frame
+    # lines of other deals can neither be a clawed original nor a return of one
+    deals = earned["original_transaction_id"].unique()
+    frame = lines.frame.filter(
+        pl.col("transaction_id").is_in(deals) | pl.col("original_transaction_id").is_in(deals)
+    )
     # one row per return transaction: how much of its original deal it reverses, measured in
     # the transaction currency (a pay-currency ratio would move with the exchange rate)
     returns = (
@@ -151,13 +168,6 @@ def clawbacks(
         pl.col("credit_date").alias("o_date"),
         pl.col("transaction_amount_cents").alias("o_cents"),
     ).unique(subset=["participant_id", "original_transaction_id"], keep="first")
-    earned = incentive_lines.select(
-        "participant_id",
-        pl.col("period").alias("original_period"),
-        pl.col("component"),
-        pl.col("transaction_id").alias("original_transaction_id"),
-        pl.col("line_e8").alias("original_e8"),
-    )
     # which plan (and clawback settings) the participant is on when the return is processed
     current = (
         incentives.filter(pl.col("line") == "component")
