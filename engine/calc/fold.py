@@ -336,8 +336,8 @@ def _plan_rows(
         .filter(pl.col("period").is_in(list(paid)))
         .sort("seq", "_i")
     )
-    frame = frame.with_columns(**_amount_exprs(plan, cal, mode))
-    return _PlanRows(frame)
+    amounts = _amount_exprs(plan, cal, mode)
+    return _PlanRows(frame.select("_i", "_row", "seq", "target", **amounts))
 
 
 def _by_key(frame: pl.DataFrame, keys: list[str], value: str) -> _Table:
@@ -347,7 +347,9 @@ def _by_key(frame: pl.DataFrame, keys: list[str], value: str) -> _Table:
             part["_i"].to_numpy(),
             part[value].fill_null(0).to_numpy(),
         )
-        for key, part in frame.partition_by(keys, as_dict=True).items()
+        for key, part in frame.select(*keys, "_i", value)
+        .partition_by(keys, as_dict=True, include_key=False)
+        .items()
     }
 
 
@@ -378,15 +380,21 @@ class _Fold:
         paid = list(inputs.periods)
         plans = list(inputs.plans)
         year_of = dict(zip(cal["period"], cal["year"], strict=True))
-        rated = inputs.rated.join(index, on="participant_id", how="inner")
+        rated = inputs.rated.select(
+            "participant_id", "period", "plan_id", "component", "rated_cents", "seq", "year"
+        ).join(index, on="participant_id", how="inner")
         self.rated_by_plan = rated.filter(pl.col("plan_id").is_in(plans))
         now = self.rated_by_plan.filter(
             pl.col("period").is_in(paid)
             & (pl.col("year") == pl.col("period").replace_strict(year_of, default=None))
         )
         self.rated = _by_key(now, ["plan_id", "period", "component"], "rated_cents")
-        claws = inputs.clawbacks.join(index, on="participant_id", how="inner").filter(
-            pl.col("period").is_in(paid)
+        claws = (
+            inputs.clawbacks.select(
+                "participant_id", "period", "plan_id", "component", "clawback_cents"
+            )
+            .join(index, on="participant_id", how="inner")
+            .filter(pl.col("period").is_in(paid))
         )
         self.claws = _by_key(claws, ["plan_id", "period", "component"], "clawback_cents")
         self.plan_rows: dict[str, _PlanRows] = {}
