@@ -174,8 +174,15 @@ def validate_cells(
         *[p.reason.alias(f"r:{name}") for name, p in parsed.items()],
     )
     reasons = [f"r:{name}" for name in parsed]
+    typed = checked.select(
+        pl.col(LINE),
+        *[pl.col(f"v:{c.name}").alias(c.stored_name) for c in table.columns],
+        *[pl.col(c) for c in extra],
+    )
     # messages are built only for the rows that have a problem (string work is costly)
     bad = checked.filter(pl.any_horizontal(pl.col(r).is_not_null() for r in reasons))
+    if bad.height == 0:  # a clean table (the usual case): no finding to build, column by column
+        return typed, empty_findings()
     findings = [
         bad.filter(pl.col(f"r:{name}").is_not_null()).select(
             pl.lit(file).alias("file"),
@@ -188,14 +195,16 @@ def validate_cells(
         )
         for name, p in parsed.items()
     ]
-    typed = checked.select(
-        pl.col(LINE),
-        *[pl.col(f"v:{c.name}").alias(c.stored_name) for c in table.columns],
-        *[pl.col(c) for c in extra],
-    )
     return typed, pl.concat(findings, how="vertical") if findings else empty_findings()
 
 
+_NO_FINDINGS = pl.DataFrame(schema=FINDING_SCHEMA)
+
+
 def empty_findings() -> pl.DataFrame:
-    """An empty rejects table."""
-    return pl.DataFrame(schema=FINDING_SCHEMA)
+    """An empty rejects table.
+
+    A new frame each call, copied from a template: far cheaper than building one from the
+    schema, and loading asks for one per check and table.
+    """
+    return _NO_FINDINGS.clear()

@@ -8,6 +8,7 @@ always equal rows accepted plus rows rejected.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
@@ -65,7 +66,18 @@ class Dataset:
 
 
 def empty_table(table: Table) -> pl.DataFrame:
-    """An empty typed frame with the stored columns of ``table``."""
+    """An empty typed frame with the stored columns of ``table`` (a new frame each call)."""
+    if TABLES.get(table.name) is not table:
+        return _empty_frame(table)
+    return _empty_template(table.name).clear()  # copying a template is far cheaper
+
+
+@functools.cache
+def _empty_template(name: str) -> pl.DataFrame:
+    return _empty_frame(TABLES[name])
+
+
+def _empty_frame(table: Table) -> pl.DataFrame:
     schema: dict[str, pl.DataType] = {LINE: pl.Int64()}
     for c in table.columns:
         schema[c.stored_name] = _dtype(c)
@@ -275,9 +287,7 @@ def _validate(
         date_format = config.for_table(name).date_format
         typed, cell_findings = validate_cells(frame, table, raw.file, date_format)
         found = [raw.malformed, cell_findings]
-        rows = typed.join(
-            cell_findings.select(pl.col("line").alias(LINE)).unique(), on=LINE, how="anti"
-        )
+        rows, _ = _apply(typed, cell_findings)
         for check in checks.GENERIC_CHECKS:
             rows, more = _apply(rows, check(rows, table, raw.file, done))
             found.append(more)

@@ -5,7 +5,8 @@ type inference, no silent float, no row lost to a parser. ``source_line`` is the
 CSV file (the header is line 1) or its 1-based row number in a Parquet file.
 
 A table may be one ``.csv`` file, one ``.parquet`` file, or a directory of Parquet parts
-(``transactions/part-*.parquet``, as written by ``icm synth`` at large scales).
+(``transactions/part-*.parquet``, as written by ``icm synth`` at large scales). PyArrow, which
+reads the Parquet files, is imported only when one is read (a CSV-only run never loads it).
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ import hashlib
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from engine.errors import EngineError, Finding, Reason
 from engine.loading.mapping import TableMapping, resolve_inside
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 LINE = "source_line"
 SUFFIXES = (".csv", ".parquet")
@@ -209,17 +211,22 @@ def _careful_csv(text: str, delimiter: str, display: str) -> tuple[pl.DataFrame,
     )
 
 
+_MALFORMED_SCHEMA = {
+    "file": pl.Utf8,
+    "line": pl.Int64,
+    "column": pl.Utf8,
+    "reason": pl.Utf8,
+    "message": pl.Utf8,
+    "value": pl.Utf8,
+    "hint": pl.Utf8,
+}
+_NO_MALFORMED = pl.DataFrame(schema=_MALFORMED_SCHEMA)
+
+
 def _malformed_frame(rows: list[dict[str, object]]) -> pl.DataFrame:
-    schema = {
-        "file": pl.Utf8,
-        "line": pl.Int64,
-        "column": pl.Utf8,
-        "reason": pl.Utf8,
-        "message": pl.Utf8,
-        "value": pl.Utf8,
-        "hint": pl.Utf8,
-    }
-    return pl.DataFrame(rows, schema=schema)
+    if not rows:  # the usual case: a copy of the empty template is far cheaper to make
+        return _NO_MALFORMED.clear()
+    return pl.DataFrame(rows, schema=_MALFORMED_SCHEMA)
 
 
 _BATCH_ROWS = 1 << 20
@@ -233,6 +240,9 @@ def _read_parquet(path: Path, display: str, mapping: TableMapping) -> pl.DataFra
     them back exactly, whatever format the mapping declares. Each batch of rows is converted
     and normalised on its own, so only one batch's intermediate copies exist at a time.
     """
+    import pyarrow as pa  # noqa: PLC0415 (a CSV-only run never needs it)
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
     files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
     frames: list[pl.DataFrame] = []
     try:
@@ -258,6 +268,9 @@ def _read_parquet(path: Path, display: str, mapping: TableMapping) -> pl.DataFra
 
 def _text_batch(batch: pa.RecordBatch | pa.Table, mapping: TableMapping) -> pl.DataFrame:
     """One batch of Parquet rows as normalised text (dates in the mapping's format)."""
+    import pyarrow as pa  # noqa: PLC0415 (imported by the caller already)
+    import pyarrow.compute as pc  # noqa: PLC0415
+
     dates = [
         n
         for n, t in zip(batch.schema.names, batch.schema.types, strict=True)
