@@ -133,24 +133,76 @@ class _Ctx:
     tables: Mapping[str, TieredTable | CurveTable | MatrixTable]
     calendar: pl.DataFrame
     settings: Settings
-    parts: dict[str, pl.DataFrame] = field(default_factory=dict)
     cache: dict[str, pl.DataFrame] = field(default_factory=dict)
 
     def values(self, name: str, prefix: str) -> pl.DataFrame:
         """:func:`measure_values` of one measure, computed once per name.
 
-        The measures frame is split by measure once (rows keep their order), so each
-        component reads only its measures' rows instead of filtering the whole frame.
+        Reads only the columns it needs of the measure's rows (the measures frame is not
+        copied whole).
         """
         if name not in self.cache:
-            if not self.parts:
-                split = self.measures.partition_by("measure", as_dict=True, maintain_order=True)
-                self.parts.update({str(key[0]): part for key, part in split.items()})
-            part = self.parts.get(name, self.measures.clear())
-            self.cache[name] = measure_values(part, name, "v", self.settings.rounding_mode)
+            part = (
+                self.measures.lazy()
+                .filter(pl.col("measure") == name)
+                .select("participant_id", "period", "unit", "num", "den")
+                .collect()
+            )
+            self.cache[name] = _values(part, self.settings.rounding_mode)
         return self.cache[name].rename(
             {"v_n": f"{prefix}_n", "v_d": f"{prefix}_d", "v_e2": f"{prefix}_e2"}
         )
+
+    def plan_base(self, seg: pl.DataFrame, names: Sequence[str]) -> pl.DataFrame:
+        """A plan's segments with the values of ``names`` as ``_m<i>_n/_d/_e2`` (one join each)."""
+        base = seg.select(
+            "participant_id", "period", "plan_id", "plan_days", "active_days", "target_cents"
+        )
+        for i, name in enumerate(names):
+            base = base.join(
+                self.values(name, f"_m{i}"), on=["participant_id", "period"], how="left"
+            )
+        return base
+
+
+_I64_SAFE = 2**61
+"""Bound under which the ``_e2`` rounding is exact in 64-bit arithmetic."""
+
+
+def _values(part: pl.DataFrame, mode: RoundingMode) -> pl.DataFrame:
+    """:func:`measure_values` of one measure's rows (``v_n``, ``v_d``, ``v_e2``).
+
+    The same values: when every ``num x 100`` and ``den x 100`` is far inside 64 bits the
+    rounding runs in Int64 (as :func:`engine.calc.exact.round_div_expr` does in Int128).
+    """
+    scale = pl.when(pl.col("unit").is_in(list(E2_UNITS))).then(100).otherwise(1)
+    num, den = pl.col("num"), pl.col("den") * scale
+    top = part.select(num.abs().max().alias("n"), pl.col("den").abs().max().alias("d")).row(0)
+    if all(v is None or v * 100 < _I64_SAFE for v in top):
+        e2 = _round_div_i64(num * 100, den, mode)
+    else:
+        e2 = round_div_expr(num.cast(pl.Int128) * 100, den, mode).cast(pl.Int64)
+    return part.select(
+        "participant_id",
+        "period",
+        num.alias("v_n"),
+        den.alias("v_d"),
+        e2.alias("v_e2"),
+    )
+
+
+def _round_div_i64(num: pl.Expr, den: pl.Expr, mode: RoundingMode) -> pl.Expr:
+    """:func:`engine.calc.exact.round_div_expr` in Int64, for operands far inside its range."""
+    num = num.cast(pl.Int64)
+    den = den.cast(pl.Int64)
+    den = pl.when(den == 0).then(None).otherwise(den)
+    q = num // den
+    twice_r = (num - q * den) * 2
+    if mode is RoundingMode.HALF_UP:
+        up = (twice_r > den) | ((twice_r == den) & (num >= 0))
+    else:
+        up = (twice_r > den) | ((twice_r == den) & ((q % 2) == 1))
+    return pl.when(up).then(q + 1).otherwise(q)
 
 
 @dataclass(frozen=True)
@@ -254,13 +306,16 @@ def compute_incentives(
         seg = segments.filter(pl.col("plan_id") == plan.id)
         if seg.height == 0:
             continue
+        names = _plan_measures(plan)
+        index = {name: i for i, name in enumerate(names)}
+        base = ctx.plan_base(seg, names)
         for comp in plan.components:
-            frame, rated_lines = _component(ctx, comp, plan, seg)
+            frame, rated_lines = _component(ctx, comp, plan, base, index)
             frames.append(frame)
             if rated_lines is not None:
                 line_frames.append(rated_lines)
         for spif in plan.spifs:
-            frames.append(_spif(ctx, spif, seg))
+            frames.append(_spif(ctx, spif, base, index))
     if frames:
         out = pl.concat([f.select(list(INCENTIVE_SCHEMA)).cast(INCENTIVE_SCHEMA) for f in frames])  # type: ignore[arg-type]
     else:
@@ -282,26 +337,47 @@ def compute_incentives(
     return IncentiveResult(out, line_out, found)
 
 
+def _plan_measures(plan: Plan) -> list[str]:
+    """The measures a plan's components and SPIFs read, each once, in first-use order."""
+    names: list[str] = []
+    for comp in plan.components:
+        names += [comp.measure, comp.tier_measure or comp.measure]
+        names += [n for n in (comp.column_measure,) if n is not None]
+        names += [g.measure for g in comp.gates]
+        names += [comp.modifier.measure] if comp.modifier is not None else []
+    names += [s.measure for s in plan.spifs]
+    return list(dict.fromkeys(names))
+
+
+def _take(index: Mapping[str, int], name: str, prefix: str) -> list[pl.Expr]:
+    """The plan base's columns of measure ``name`` renamed ``<prefix>_n/_d/_e2``."""
+    i = index[name]
+    return [pl.col(f"_m{i}_{part}").alias(f"{prefix}_{part}") for part in ("n", "d", "e2")]
+
+
 def _component(
-    ctx: _Ctx, comp: Component, plan: Plan, seg: pl.DataFrame
+    ctx: _Ctx, comp: Component, plan: Plan, base: pl.DataFrame, index: Mapping[str, int]
 ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     settings, lines, tables = ctx.settings, ctx.lines, ctx.tables
     measure_defs, calendar = ctx.measure_defs, ctx.calendar
     mode = settings.rounding_mode
     table = tables[comp.rate_table]
     tier_name = comp.tier_measure or comp.measure
-    keys = ["participant_id", "period"]
-    rows = (
-        seg.select(
-            "participant_id", "period", "plan_id", "plan_days", "active_days", "target_cents"
-        )
-        .with_columns(pl.lit(comp.name).alias("component"))
-        .join(ctx.values(comp.measure, "pay"), on=keys, how="left")
-        .join(ctx.values(tier_name, "tier"), on=keys, how="left")
+    rows = base.select(
+        "participant_id",
+        "period",
+        "plan_id",
+        "plan_days",
+        "active_days",
+        "target_cents",
+        pl.lit(comp.name).alias("component"),
+        *_take(index, comp.measure, "pay"),
+        *_take(index, tier_name, "tier"),
+        *[c for i, g in enumerate(comp.gates) for c in _take(index, g.measure, f"g{i}")],
+        *(_take(index, comp.modifier.measure, "m") if comp.modifier is not None else []),
+        *(_take(index, comp.column_measure, "col") if comp.column_measure is not None else []),
     )
-    if comp.column_measure is not None:
-        rows = rows.join(ctx.values(comp.column_measure, "col"), on=keys, how="left")
-    else:
+    if comp.column_measure is None:
         rows = rows.with_columns(
             pl.lit(1, pl.Int64).alias("col_n"), pl.lit(1, pl.Int64).alias("col_d")
         )
@@ -314,8 +390,6 @@ def _component(
     # gates
     passed = pl.lit(value=True)
     for i, gate in enumerate(comp.gates):
-        g = ctx.values(gate.measure, f"g{i}")
-        rows = rows.join(g, on=keys, how="left")
         tn, td = _decimal_ratio(gate.threshold)
         lhs = pl.col(f"g{i}_n").cast(pl.Int128) * td
         rhs = pl.col(f"g{i}_d").cast(pl.Int128) * tn
@@ -375,8 +449,6 @@ def _component(
     # linked modifier
     factor: pl.Expr = pl.lit(None, pl.Int64)
     if comp.modifier is not None:
-        mod = ctx.values(comp.modifier.measure, "m")
-        rows = rows.join(mod, on=keys, how="left")
         valid = rows.filter(pl.col("m_d").is_not_null() & (pl.col("m_d") > 0))
         ppm = factor_ppm(
             tables[comp.modifier.rate_table],
@@ -497,19 +569,26 @@ def _scale_exprs(factor: pl.Expr, has_modifier: bool, mode: RoundingMode):  # ty
     return apply
 
 
-def _spif(ctx: _Ctx, spif: Spif, seg: pl.DataFrame) -> pl.DataFrame:
+def _spif(ctx: _Ctx, spif: Spif, base: pl.DataFrame, index: Mapping[str, int]) -> pl.DataFrame:
     lines, calendar = ctx.lines, ctx.calendar
     measure_defs, mode = ctx.measure_defs, ctx.settings.rounding_mode
     keys = ["participant_id", "period"]
     amount = int(spif.amount.scaleb(2))
-    rows = seg.select(
-        "participant_id", "period", "plan_id", "plan_days", "active_days"
-    ).with_columns(pl.lit(spif.name).alias("component"))
-    vals = ctx.values(spif.measure, "s")
     m = measure_defs[spif.measure]
     lo = date.fromisoformat(spif.from_date) if spif.from_date else None
     hi = date.fromisoformat(spif.to_date) if spif.to_date else None
-    if spif.per == "unit" and isinstance(m, SumMeasure | CountMeasure) and (lo or hi):
+    dated = spif.per == "unit" and isinstance(m, SumMeasure | CountMeasure) and (lo or hi)
+    rows = base.select(
+        "participant_id",
+        "period",
+        "plan_id",
+        "plan_days",
+        "active_days",
+        pl.lit(spif.name).alias("component"),
+        *([] if dated else _take(index, spif.measure, "s")[:2]),
+    )
+    if dated:
+        assert isinstance(m, SumMeasure | CountMeasure)
         chosen = _lines_for(m, lines, rows, calendar, spif.name)
         if lo is not None:
             chosen = chosen.filter(pl.col("credit_date") >= lo)
@@ -520,9 +599,8 @@ def _spif(ctx: _Ctx, spif: Spif, seg: pl.DataFrame) -> pl.DataFrame:
             .agg(pl.col("value").sum().alias("s_n"))
             .with_columns(pl.lit(100, pl.Int64).alias("s_d"))
         )
-    rows = rows.join(vals.select(*keys, "s_n", "s_d"), on=keys, how="left").with_columns(
-        pl.col("s_n").fill_null(0), pl.col("s_d").fill_null(1)
-    )
+        rows = rows.join(vals.select(*keys, "s_n", "s_d"), on=keys, how="left")
+    rows = rows.with_columns(pl.col("s_n").fill_null(0), pl.col("s_d").fill_null(1))
     if spif.per == "unit":
         cents = round_div_expr(pl.col("s_n").cast(pl.Int128) * amount, pl.col("s_d"), mode)
         passed = pl.lit(value=True)
