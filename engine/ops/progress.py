@@ -4,7 +4,8 @@ Both are step hooks (:data:`engine.pipeline.StepHook`) and write to standard err
 output keeps the run's report.
 
 * :class:`StepProgress`: one line per step with a spinner and pulsing bar while it runs, then
-  its elapsed time and rows out (rich). Used only when standard error is a terminal.
+  its elapsed time and rows out (rich). Used only when standard error is a terminal, so
+  ``rich.progress`` is imported only when one is made.
 * :class:`JsonLines`: one JSON object per line, per step event: ``{"event": "start"|"end",
   "run_id", "step", "status", "started", "elapsed", "rows_in", "rows_out", "error"}``, and
   whatever else :meth:`JsonLines.emit` is given (anomaly flags, the run's summary).
@@ -24,12 +25,13 @@ from __future__ import annotations
 import json
 import sys
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import TaskID
 
-from engine.pipeline import Step
+    from engine.pipeline import Step
 
 
 class JsonLines:
@@ -64,6 +66,14 @@ class StepProgress:
     """A live display of the steps on ``console`` (use as a context manager)."""
 
     def __init__(self, console: Console) -> None:
+        from rich.progress import (  # noqa: PLC0415 (only a terminal shows it)
+            BarColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         self._progress = Progress(
             SpinnerColumn(finished_text=" "),
             TextColumn("{task.description:<16}"),

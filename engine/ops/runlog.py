@@ -97,6 +97,7 @@ class RunLog:
         self.steps: list[Step] = []
         self.flags: list[Flag] = []
         self._db = HeldConnection(db_path)
+        self._history: History | None = None
 
     def start(self) -> None:
         """Record the run as ``running``; mark runs of dead processes of this host interrupted."""
@@ -124,7 +125,9 @@ class RunLog:
         if step.status == "started":
             return
         with self._db.use() as con:
-            flags = _flags(con, self.run_id, step) if step.status == "ok" else []
+            if self._history is None:
+                self._history = _history(con, self.run_id)
+            flags = _flags(self._history, step) if step.status == "ok" else []
             con.execute("BEGIN TRANSACTION")
             con.execute(
                 "INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -279,18 +282,36 @@ def record_run(
     return LoggedRun(log.run_id, status, started, finished, log.steps, log.flags, error)
 
 
-def _flags(con: duckdb.DuckDBPyConnection, run_id: str, step: Step) -> list[Flag]:
+History = dict[str, list[tuple[float | None, ...]]]
+"""Step name -> its measurements (:data:`METRICS`) in earlier successful runs, newest first."""
+
+_HISTORY = (
+    "SELECT step, seconds, rows_in, rows_out FROM ("
+    " SELECT s.step, s.seconds, s.rows_in, s.rows_out, row_number() OVER ("
+    "  PARTITION BY s.step ORDER BY r.started DESC, r.run_id DESC) AS k"
+    " FROM steps s JOIN runs r USING (run_id)"
+    " WHERE r.status = 'ok' AND s.status = 'ok' AND r.run_id <> ?"
+    ") WHERE k <= ? ORDER BY step, k"
+)
+
+
+def _history(con: duckdb.DuckDBPyConnection, run_id: str) -> History:
+    """Every step's last :data:`WINDOW` measurements in successful runs other than ``run_id``.
+
+    One query for all steps, read when the run's first step ends (the runs before this one).
+    """
+    history: History = {}
+    for step, *values in con.execute(_HISTORY, [run_id, WINDOW]).fetchall():
+        history.setdefault(step, []).append(tuple(values))
+    return history
+
+
+def _flags(history: History, step: Step) -> list[Flag]:
     """Flags for a successful step, against the same step in earlier successful runs."""
-    history = query(
-        con,
-        "SELECT s.seconds, s.rows_in, s.rows_out FROM steps s JOIN runs r USING (run_id) "
-        "WHERE r.status = 'ok' AND s.status = 'ok' AND s.step = ? AND r.run_id <> ? "
-        "ORDER BY r.started DESC, r.run_id DESC LIMIT ?",
-        [step.name, run_id, WINDOW],
-    )
+    rows = history.get(step.name, [])
     flags: list[Flag] = []
-    for metric in METRICS if history.height else ():
-        values = [float(v) for v in history[metric].to_list() if v is not None]
+    for i, metric in enumerate(METRICS) if rows else ():
+        values = [float(v) for v in (row[i] for row in rows) if v is not None]
         flag = outlier(metric, float(getattr(step, metric)), values, step.name)
         if flag is not None:
             flags.append(flag)
