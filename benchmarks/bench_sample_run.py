@@ -11,11 +11,14 @@ the kernels forced through Numba (what a run cost before small calls ran as Pyth
 comparison; ``--demo`` times ``icm demo`` on the same files (the run printed and published,
 without the run log); ``--pipeline`` times ``engine.pipeline.run`` and ``write`` alone in a
 fresh process (no CLI, no printing, no run log). CPU is user + system of the child process:
-steadier than wall time on a shared machine.
+steadier than wall time on a shared machine. ``--baseline DIR`` also times ``icm run`` from
+another copy of the engine (``git archive <commit> | tar -x -C DIR``), warm only, its runs
+interleaved with the current code's so that both see the same machine load.
 
 Run::
 
     .venv/bin/python benchmarks/bench_sample_run.py --repeats 5 --numba --demo --pipeline
+    .venv/bin/python benchmarks/bench_sample_run.py --repeats 9 --baseline /tmp/before
 """
 
 from __future__ import annotations
@@ -74,6 +77,30 @@ def measure(label: str, command: list[str], repeats: int, tmp: Path) -> str:
     )
 
 
+def compare(baseline: Path, repeats: int, tmp: Path) -> list[str]:
+    """Warm ``icm run`` from ``baseline`` and from this tree, interleaved; two Markdown rows."""
+    rows: list[str] = []
+    trees = {"this tree": REPO, f"baseline `{baseline}`": baseline}
+    times: dict[str, list[tuple[float, float]]] = {label: [] for label in trees}
+    for i in range(repeats + 1):  # the first round fills the caches and is not counted
+        for label, tree in trees.items():
+            env = {**os.environ, "PYTHONPATH": str(tree)}
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            out = tmp / f"out-compare-{abs(hash(label))}"
+            command = [sys.executable, "-m", "engine.cli", *ARGS, "--out", str(out)]
+            measured = _once(command, env)
+            if i:
+                times[label].append(measured)
+    for label, measured in times.items():
+        walls = [w for w, _ in measured]
+        cpus = [c for _, c in measured]
+        rows.append(
+            f"| `icm run`, {label} | | | **{statistics.median(walls):.2f}** "
+            f"| {statistics.median(cpus):.2f} | {', '.join(f'{w:.2f}' for w in walls)} |"
+        )
+    return rows
+
+
 def main() -> None:
     """Measure and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -84,6 +111,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--pipeline", action="store_true", help="also engine.pipeline run + write alone (no CLI)"
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="also warm `icm run` from this copy of the engine, interleaved with this tree's",
     )
     args = parser.parse_args()
     commit = subprocess.run(
@@ -119,6 +151,9 @@ def main() -> None:
             print(
                 measure("pipeline run + write only", command, args.repeats, Path(tmp)), flush=True
             )
+        if args.baseline is not None:
+            for row in compare(args.baseline.resolve(), args.repeats, Path(tmp)):
+                print(row, flush=True)
     print(f"\nload average after: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
