@@ -11,6 +11,11 @@ rule set, and returns a :class:`CalcResult` of frames (``docs/plans.md``):
 * ``state``: the carry state after the last period, to pass to the next run;
 * ``findings``: data problems met (no exchange rate, no quota, an unknown plan...).
 
+:func:`calculate_rated` is the same calculation stopped after the incentives (no clawbacks, no
+fold): a :class:`RatedResult` of the lines, measures, incentives, per-line earnings and plan
+segments, for callers that do not need payouts (the what-if vector path). :func:`calculate` is
+built on it.
+
 Running the periods one at a time, each run given the ``state`` of the one before, gives the
 same payouts as one run over all of them: measures read every credit they need from the credits
 frame (windows reach back within the year), and incentives of earlier periods are recomputed
