@@ -32,6 +32,44 @@ __all__ = ["convert", "minor_unit_expr"]
 _FAR = pl.date(9999, 12, 31)
 
 
+def _rated(
+    rows: pl.DataFrame,
+    found: pl.DataFrame,
+    *,
+    amount: str,
+    currency: str,
+    target: str,
+    on: str,
+    mode: RoundingMode,
+) -> pl.Series:
+    """Converted Int64 amounts of ``rows``, null without a rate.
+
+    ``rows`` holds the ``amount, currency, target, on`` columns of rows not in their target
+    currency; ``found`` holds ``_from, _to, _on`` and the ``_direct`` / ``_inverse`` rates
+    (null when not given). The amount is rounded once to the target's minor unit.
+    """
+    joined = rows.join(
+        found,
+        left_on=[currency, target, on],
+        right_on=["_from", "_to", "_on"],
+        how="left",
+        maintain_order="left",
+    )
+    unit = minor_unit_expr(pl.col(target))
+    scale = 10**FX_SCALE
+    amt = pl.col(amount).cast(pl.Int128)
+    direct = round_div_expr(amt * pl.col("_direct"), unit * scale, mode) * unit
+    inverse = round_div_expr(amt * scale, pl.col("_inverse") * unit, mode) * unit
+    value = (
+        pl.when(pl.col("_direct").is_not_null())
+        .then(direct)
+        .when(pl.col("_inverse").is_not_null())
+        .then(inverse)
+        .otherwise(None)
+    )
+    return joined.select(value.cast(pl.Int64, strict=False))[amount]
+
+
 def minor_unit_expr(currency: pl.Expr) -> pl.Expr:
     """The currency's smallest amount in internal hundredths: 1 (USD), 100 (JPY).
 
@@ -106,29 +144,16 @@ def convert(
 
     found = keys.join(lookup("_from", "_to", "_direct"), on=["_from", "_to", "_on"], how="left")
     found = found.join(lookup("_to", "_from", "_inverse"), on=["_from", "_to", "_on"], how="left")
-    joined = frame.join(
-        found,
-        left_on=[currency, target, on],
-        right_on=["_from", "_to", "_on"],
-        how="left",
-        maintain_order="left",
-    )
-    unit = minor_unit_expr(pl.col(target))
-    scale = 10**FX_SCALE
-    amt = pl.col(amount).cast(pl.Int128)
-    direct = round_div_expr(amt * pl.col("_direct"), unit * scale, mode) * unit
-    inverse = round_div_expr(amt * scale, pl.col("_inverse") * unit, mode) * unit
-    value = (
-        pl.when(pl.col(currency) == pl.col(target))
-        .then(pl.col(amount).cast(pl.Int128))
-        .when(pl.col("_direct").is_not_null())
-        .then(direct)
-        .when(pl.col("_inverse").is_not_null())
-        .then(inverse)
-        .otherwise(None)
-    )
-    result = joined.with_columns(value.cast(pl.Int64, strict=False).alias(out)).drop(
-        "_direct", "_inverse"
-    )
+    # rows already in the target currency keep their amount; only the others are looked up
+    same = (pl.col(currency) == pl.col(target)).fill_null(value=False)
+    values = frame.select(pl.when(same).then(pl.col(amount)).cast(pl.Int64).alias(out))[out]
+    todo = frame.select((~same).arg_true().alias("_i"))["_i"]
+    if todo.len():
+        rows = frame.select(pl.col(amount, currency, target, on).gather(todo))
+        values = values.scatter(
+            todo,
+            _rated(rows, found, amount=amount, currency=currency, target=target, on=on, mode=mode),
+        )
+    result = frame.with_columns(values)
     missing = result.filter(pl.col(out).is_null() & pl.col(amount).is_not_null())
     return result, missing

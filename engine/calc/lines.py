@@ -18,7 +18,7 @@ Conditions see credit and transaction columns by their contract names (:func:`co
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 import polars as pl
@@ -160,31 +160,46 @@ def prepare_lines(
     calendar: pl.DataFrame,
     rates: pl.DataFrame,
     mode: RoundingMode,
+    keep: Collection[str] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The line frame of :func:`build_lines`, and the credits it left out for want of a rate.
+
+    Args:
+        credits: the credits frame; ``held`` rows are left out.
+        transactions: the transactions table (typed).
+        pay: ``participant_id, period, pay_currency, convert_at``.
+        calendar: the calendar table (for period end dates).
+        rates: the exchange_rates table.
+        mode: rounding mode for conversion and quantity shares.
+        keep: the text transaction columns to carry (None: every one). Numeric and date
+            transaction columns are always carried; a text column nothing reads is left out
+            (see :func:`engine.calc.rollup_lines.line_columns`).
 
     Returns:
         ``(lines, missing)``: ``missing`` holds each unconvertible line (its credit columns,
         ``pay_currency`` and ``_rate_date`` among others), in the order of ``credits`` (the
         input of :func:`rate_findings`).
     """
-    tx_drop = {"amount_cents", "currency", "credit_date", "source_line"}
+    tx_drop = {"amount_cents", "currency", "credit_date", "source_line", "transaction_id"}
+    carried = [
+        c
+        for c in transactions.columns
+        if c not in tx_drop and (keep is None or c in keep or transactions.schema[c] != pl.Utf8)
+    ]
     tx = transactions.select(
-        "transaction_id",
-        pl.col("amount_cents").alias("transaction_amount_cents"),
-        *[c for c in transactions.columns if c not in tx_drop and c != "transaction_id"],
+        "transaction_id", pl.col("amount_cents").alias("transaction_amount_cents"), *carried
     )
-    lines = credits.filter(~pl.col("held")).join(
-        tx, on="transaction_id", how="left", maintain_order="left"
-    )
-    ends = calendar.select("period", pl.col("end_date").alias("_period_end"))
+    ends = dict(zip(calendar["period"], calendar["end_date"], strict=True))
+    period_end = pl.col("period").replace_strict(ends, default=None, return_dtype=pl.Date)
+    held = credits["held"]
+    counted = credits.filter(~pl.col("held")) if held.any() or held.null_count() else credits
     lines = (
-        lines.join(pay, on=["participant_id", "period"], how="left", maintain_order="left")
-        .join(ends, on="period", how="left", maintain_order="left")
+        counted.join(tx, on="transaction_id", how="left", maintain_order="left")
+        .join(pay, on=["participant_id", "period"], how="left", maintain_order="left")
         .with_columns(
             pl.col("pay_currency").fill_null(pl.col("currency")),
             pl.when(pl.col("convert_at") == "period_end")
-            .then(pl.col("_period_end"))
+            .then(period_end)
             .otherwise(pl.col("credit_date"))
             .alias("_rate_date"),
         )
@@ -202,8 +217,9 @@ def prepare_lines(
     if "quantity_e2" in lines.columns:
         qty = round_div_expr(pl.col("quantity_e2").cast(pl.Int128) * pl.col("share_ppm"), PPM, mode)
         lines = lines.with_columns(qty.cast(pl.Int64).alias("quantity_credit_e2"))
-    lines = lines.filter(pl.col("pay_cents").is_not_null()).drop("_period_end", "_rate_date")
-    return lines, missing
+    if lines["pay_cents"].null_count():
+        lines = lines.filter(pl.col("pay_cents").is_not_null())
+    return lines.drop("_rate_date"), missing
 
 
 def rate_findings(missing: pl.DataFrame) -> pl.DataFrame:

@@ -278,8 +278,9 @@ def compute_measures(
     """
     cal = calendar_frame(calendar)
     wanted = pl.DataFrame({"period": list(periods)}, schema={"period": pl.Utf8})
+    grouped = _per_period(lines, measures)
     # who has lines: the line frame, plus roll-up lines given as totals (lines.rollups)
-    with_lines = [lines.frame.select("participant_id", "period", "pay_currency")]
+    with_lines = [grouped.select("participant_id", "period", "pay_currency")]
     if lines.rollups is not None:
         with_lines.append(
             lines.rollups.population.select("participant_id", "period", "pay_currency")
@@ -307,7 +308,7 @@ def compute_measures(
     meta: dict[str, tuple[str, str, str]] = {}
     for m in measure_order(measures):
         if isinstance(m, SumMeasure | CountMeasure):
-            values[m.name] = _aggregate(m, lines, pop, calendar)
+            values[m.name] = _aggregate(m, lines, pop, calendar, grouped)
             unit = (
                 "count"
                 if isinstance(m, CountMeasure)
@@ -382,18 +383,65 @@ def measures_by_name(measures: Sequence[AnyMeasure]) -> dict[str, AnyMeasure]:
     return {m.name: m for m in measures}
 
 
+def _one_pass(measure: AnyMeasure) -> bool:
+    """Whether a measure's per-period sums come from :func:`_per_period`'s single pass.
+
+    Sums of the amount or the quantity and row counts; not distinct-transaction counts, nor
+    sums of an extra column (their per-line parse is made on the counted lines only).
+    """
+    if isinstance(measure, CountMeasure):
+        return measure.distinct != "transaction"
+    return isinstance(measure, SumMeasure) and measure.of in ("amount", "quantity")
+
+
+def _per_period(lines: Lines, measures: Sequence[AnyMeasure]) -> pl.DataFrame:
+    """One row per participant and period of the line frame, in one pass over the lines.
+
+    Columns: ``pay_currency`` (the first non-null one of the lines, in line order) and, per
+    measure of :func:`_one_pass`, its Int128 sum over the lines it counts (0: none).
+    When a measure's condition does not compile, no measure is summed here: each is then
+    summed on its own, in measure order, so the same error is raised at the same point.
+    """
+    try:
+        values = {
+            f"_m:{m.name}": pl.when(measure_filter(m, lines)).then(
+                measure_value(m, lines).cast(I128)
+            )
+            for m in measures
+            if isinstance(m, SumMeasure | CountMeasure) and _one_pass(m)
+        }
+    except EngineError:
+        values = {}
+    # per-line values first (a count's literal 100 is broadcast to every line), then summed
+    return (
+        lines.frame.lazy()
+        .select("participant_id", "period", "pay_currency", **values)
+        .group_by("participant_id", "period")
+        .agg(pl.col("pay_currency").drop_nulls().first(), *[pl.col(n).sum() for n in values])
+        .collect()
+    )
+
+
 def _aggregate(
-    m: SumMeasure | CountMeasure, lines: Lines, pop: pl.DataFrame, calendar: pl.DataFrame
+    m: SumMeasure | CountMeasure,
+    lines: Lines,
+    pop: pl.DataFrame,
+    calendar: pl.DataFrame,
+    grouped: pl.DataFrame,
 ) -> pl.DataFrame:
-    chosen = measure_lines(m, lines)
-    if isinstance(m, CountMeasure) and m.distinct == "transaction":
+    if f"_m:{m.name}" in grouped.columns:
+        per_period = grouped.select("participant_id", "period", pl.col(f"_m:{m.name}").alias("num"))
+    elif isinstance(m, CountMeasure) and m.distinct == "transaction":
+        chosen = measure_lines(m, lines)
         per_period = chosen.group_by("participant_id", "period").agg(
             (pl.col("transaction_id").n_unique() * 100).cast(pl.Int64).alias("num")
         )
     else:
         # summed in Int128 and checked at the end: a total past 2**63 is OVERFLOW, never wrapped
-        per_period = chosen.group_by("participant_id", "period").agg(
-            pl.col("value").cast(I128).sum().alias("num")
+        per_period = (
+            measure_lines(m, lines)
+            .group_by("participant_id", "period")
+            .agg(pl.col("value").cast(I128).sum().alias("num"))
         )
     rolled = lines.rollups.totals.get(m.name) if lines.rollups is not None else None
     if rolled is not None:

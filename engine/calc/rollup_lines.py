@@ -70,7 +70,7 @@ from engine.rules.plan_schema import (
     TieredTable,
 )
 
-__all__ = ["line_level_participants", "may_roll", "result_lines", "rolled_types"]
+__all__ = ["line_columns", "line_level_participants", "may_roll", "result_lines", "rolled_types"]
 
 _LINE_KINDS = ("per_transaction", "per_transaction_marginal")
 """Rate-table kinds that rate each credit line on its own."""
@@ -113,6 +113,58 @@ def _refs(measure: SumMeasure | CountMeasure, lines: Lines) -> set[str]:
     """Stored columns a measure's filter and value read."""
     names = set(measure_filter(measure, lines).meta.root_names())
     return names | set(measure_value(measure, lines).meta.root_names())
+
+
+def line_columns(
+    *,
+    measures: Sequence[AnyMeasure],
+    plans: Mapping[str, Plan],
+    tables: Mapping[str, TieredTable | CurveTable | MatrixTable],
+    lines: Lines,
+) -> frozenset[str] | None:
+    """The stored line columns the calculation may read by name; None = cannot tell.
+
+    The columns of the sum and count measures' conditions and values, of the rate tables'
+    dimensions (``by``, override matches), ``order_by`` and ``attribute``, and
+    ``original_transaction_id`` when a plan has a clawback. The line path carries only these
+    among the transactions' text columns (:func:`engine.calc.lines.prepare_lines`).
+
+    Args:
+        measures: the rule set's measures.
+        plans: plans by id.
+        tables: rate tables by name.
+        lines: lines with every column (may be empty): their condition columns compile the
+            measures.
+
+    Returns:
+        The column names, or None when a measure does not compile (the line path reports
+        the rule-set error, with every column carried as always).
+
+    Example:
+        >>> from engine.rules.plan_schema import MEASURE_ADAPTER as A
+        >>> frame = pl.DataFrame(schema={"product": pl.Utf8, "credit_type": pl.Utf8,
+        ...     "amount_cents": pl.Int64, "pay_cents": pl.Int64})
+        >>> shape = Lines(frame, pl.DataFrame(), condition_columns(frame))
+        >>> m = A.validate_python({"name": "a", "kind": "sum", "when": "product = 'X'"})
+        >>> sorted(line_columns(measures=[m], plans={}, tables={}, lines=shape) or ())
+        ['pay_cents', 'product']
+    """
+    names: set[str] = set()
+    for m in measures:
+        if isinstance(m, SumMeasure | CountMeasure):
+            try:
+                names |= _refs(m, lines)
+            except EngineError:
+                return None
+    for table in tables.values():
+        if isinstance(table, TieredTable):
+            names |= {*table.by, *table.order_by}
+            names |= {column for o in table.overrides for column in o.match}
+            if table.attribute is not None:
+                names |= {table.attribute, f"{table.attribute}_e2", f"{table.attribute}_cents"}
+    if any(plan.clawback is not None for plan in plans.values()):
+        names.add("original_transaction_id")
+    return frozenset(names)
 
 
 def line_level_participants(
@@ -215,23 +267,32 @@ def result_lines(
         Lines equal in effect to :func:`engine.calc.lines.build_lines` over every credit
         (materialised or not).
     """
+    keep: frozenset[str] | None = None
 
     def prepare(credits: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         return prepare_lines(
-            credits, transactions=transactions, pay=pay, calendar=calendar, rates=rates, mode=mode
+            credits,
+            transactions=transactions,
+            pay=pay,
+            calendar=calendar,
+            rates=rates,
+            mode=mode,
+            keep=keep,
         )
 
     def every_line(credits: pl.DataFrame) -> Lines:
         frame, missing = prepare(credits.filter(in_periods))
-        return Lines(frame, rate_findings(missing), condition_columns(frame), mode)
+        return Lines(frame, rate_findings(missing), shape.columns, mode)
 
     in_periods = pl.col("period").is_in(list(periods))
     basis = result.basis
+    # condition columns do not depend on the rows, nor on which text columns are carried
+    empty = prepare(result.credits.clear())[0]
+    shape = Lines(empty, pl.DataFrame(), condition_columns(empty), mode)
+    keep = line_columns(measures=measures, plans=plans, tables=tables, lines=shape)
     if result.rollups_materialised or not basis.rollups:
         return every_line(result.credits)
     level0 = result.credits.filter(in_periods)
-    empty = prepare(level0.clear())[0]  # condition columns do not depend on the rows
-    shape = Lines(empty, pl.DataFrame(), condition_columns(empty), mode)
     types = rolled_types(basis)
     chosen = line_level_participants(
         plans=plans,
@@ -328,6 +389,9 @@ def _aggregate(
     for expr in (*filters, *values):
         refs |= set(expr.meta.root_names())
     view = _view(basis, transactions, calendar, refs)
+    # the columns the roll-up lines are converted, keyed and tested with; no other is copied
+    carried = refs | {SEG, "_row", "period", "amount_cents", "currency", "credit_date"}
+    carried |= {"_period_end", "quantity_e2"}
     links = basis.chains.links
     manager_pay = pay.join(
         links.select(pl.col("manager_id").alias("participant_id")).unique(),
@@ -366,7 +430,7 @@ def _aggregate(
             pl.lit(rule.credit_type).alias("credit_type"),
             pl.lit(rule.name).alias("rule"),
             pl.lit("hierarchy").alias("route_table"),
-        )
+        ).select([c for c in rows.columns if c in carried])
         counted = [
             f
             if m.credit_types is None or rule.credit_type in m.credit_types
@@ -493,19 +557,13 @@ def _converted(
 
     The rate of the credit date (``at`` = ``credit_date``) or of the period end, rounded once
     per line exactly as :func:`engine.calc.lines.prepare_lines` does (null: no rate). Lines
-    already in ``target`` are not looked up.
+    already in ``target`` are not looked up (:func:`engine.calc.fx.convert`).
     """
-    shared = shared.with_columns(pl.lit(target, pl.Utf8).alias("pay_currency"))
-    same = pl.col("currency") == target
-    other = shared.filter(~same)
-    if other.height == 0:
-        return shared.with_columns(pl.col("amount_cents").alias("pay_cents"))
     date = "_period_end" if at == "period_end" else "credit_date"
-    narrow = other.select(
-        "amount_cents", "currency", "pay_currency", pl.col(date).alias("_rate_date")
-    )
     converted, _ = convert(
-        narrow,
+        shared.with_columns(
+            pl.lit(target, pl.Utf8).alias("pay_currency"), pl.col(date).alias("_rate_date")
+        ),
         amount="amount_cents",
         currency="currency",
         target="pay_currency",
@@ -514,9 +572,4 @@ def _converted(
         mode=mode,
         out="pay_cents",
     )
-    return pl.concat(
-        [
-            shared.filter(same).with_columns(pl.col("amount_cents").alias("pay_cents")),
-            other.with_columns(converted["pay_cents"]),
-        ]
-    )
+    return converted.drop("_rate_date")
