@@ -44,6 +44,7 @@ from engine.rules.plan_schema import (
     AttainmentMeasure,
     CountMeasure,
     FormulaMeasure,
+    QuotaSpec,
     SumMeasure,
 )
 
@@ -306,6 +307,7 @@ def compute_measures(
     findings: list[pl.DataFrame] = []
     values: dict[str, pl.DataFrame] = {}
     meta: dict[str, tuple[str, str, str]] = {}
+    quota_cache: dict[tuple[str, QuotaSpec], tuple[pl.DataFrame, pl.DataFrame]] = {}
     for m in measure_order(measures):
         if isinstance(m, SumMeasure | CountMeasure):
             values[m.name] = _aggregate(m, lines, pop, calendar, grouped)
@@ -326,6 +328,7 @@ def compute_measures(
                 quotas=quotas,
                 participants=participants,
                 mode=mode,
+                cache=quota_cache,
             )
             values[m.name] = frame
             findings.append(found)
@@ -356,11 +359,18 @@ def compute_measures(
         out = pl.concat(parts)
     else:
         out = pl.DataFrame(schema={k: v for k, v in MEASURE_SCHEMA.items() if k != "currency"})
+    # every row's participant and period is one of pop's, which is sorted by participant and
+    # calendar order: its position and the measure's rank by name give the order in integers
+    order = (
+        pop.select("participant_id", "period")
+        .with_row_index("_i")
+        .join(currency, on=["participant_id", "period"], how="left")
+    )
+    rank = {name: r for r, name in enumerate(sorted(values))}
     out = (
-        out.join(currency, on=["participant_id", "period"], how="left")
+        out.join(order, on=["participant_id", "period"], how="left")
         .with_columns(pl.when(pl.col("unit") == "money").then(pl.col("currency")).otherwise(None))
-        .join(cal.select("period", "seq"), on="period", how="left")
-        .sort("participant_id", "seq", "measure")
+        .sort("_i", pl.col("measure").replace_strict(rank, default=None, return_dtype=pl.Int64))
         .select(list(MEASURE_SCHEMA))
         .cast(MEASURE_SCHEMA)  # type: ignore[arg-type]
     )
@@ -481,15 +491,20 @@ def _attainment(
     quotas: pl.DataFrame,
     participants: pl.DataFrame,
     mode: RoundingMode,
+    cache: dict[tuple[str, QuotaSpec], tuple[pl.DataFrame, pl.DataFrame]],
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    per_period, found = period_quotas(
-        quotas,
-        calendar=calendar,
-        participants=participants,
-        measure=m.measure,
-        spec=m.quota,
-        mode=mode,
-    )
+    # the quotas depend on the quota key and spec only: attainments sharing them share one
+    key = (m.quota.measure or m.measure, m.quota)
+    if key not in cache:
+        cache[key] = period_quotas(
+            quotas,
+            calendar=calendar,
+            participants=participants,
+            measure=m.measure,
+            spec=m.quota,
+            mode=mode,
+        )
+    per_period, found = cache[key]
     windows = window_map(calendar, window)  # type: ignore[arg-type]
     quota = (
         base.select("participant_id", "period")
