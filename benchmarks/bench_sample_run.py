@@ -47,10 +47,10 @@ FORCE_NUMBA = (
 )
 
 
-def _once(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+def _once(command: list[str], env: dict[str, str], cwd: Path = REPO) -> tuple[float, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    subprocess.run(command, cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(command, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -87,8 +87,7 @@ def compare(baseline: Path, repeats: int, tmp: Path) -> list[str]:
             env = {**os.environ, "PYTHONPATH": str(tree)}
             env.pop("PYTHONDONTWRITEBYTECODE", None)
             out = tmp / f"out-compare-{abs(hash(label))}"
-            command = [sys.executable, "-m", "engine.cli", *ARGS, "--out", str(out)]
-            measured = _once(command, env)
+            measured = _once([str(ICM), *ARGS, "--out", str(out)], env, cwd=tree)
             if i:
                 times[label].append(measured)
     for label, measured in times.items():
