@@ -370,7 +370,7 @@ def compute_measures(
     out = (
         out.join(order, on=["participant_id", "period"], how="left")
         .with_columns(pl.when(pl.col("unit") == "money").then(pl.col("currency")).otherwise(None))
-        .sort("_i", pl.col("measure").replace_strict(rank, default=None, return_dtype=pl.Int64))
+        .sort(pl.col("_i").cast(pl.Int64) * len(rank) + pl.col("measure").replace_strict(rank))
         .select(list(MEASURE_SCHEMA))
         .cast(MEASURE_SCHEMA)  # type: ignore[arg-type]
     )
@@ -462,6 +462,13 @@ def _aggregate(
             .group_by("participant_id", "period")
             .agg(pl.col("num").sum())
         )
+    if m.window == "period":
+        # each period's window is the period itself: its sum, no window join
+        own = pop.select("participant_id", "period").join(
+            per_period, on=["participant_id", "period"], how="left", maintain_order="left"
+        )
+        own = to_int64(own.with_columns(pl.col("num").fill_null(0)), ["num"], f"measure {m.name!r}")
+        return own.with_columns(pl.lit(1, pl.Int64).alias("den"))
     windows = window_map(calendar, m.window)
     windowed = (
         pop.select("participant_id", "period")
