@@ -176,22 +176,36 @@ def _manifest_text(manifest: Mapping[str, object], run_id: str, outputs: dict[st
 def _published_before(
     runs: Path, run_id: str, frames: Mapping[str, pl.DataFrame], manifest: Mapping[str, object]
 ) -> Path | None:
-    """The directory already holding these exact outputs (same manifest), if any.
+    """The directory already holding these exact outputs (the same manifest), if any.
 
-    Hashes are computed in memory only when a directory of this run id exists, so a run
-    published for the first time pays nothing here.
+    Only directories named as :func:`_move_into_place` names them are candidates, and only
+    those whose manifest matches apart from the outputs' hashes; the hashes are then computed
+    in memory, one output at a time, stopping at the first that no candidate holds. So a run
+    published for the first time pays nothing here, and a changed run little.
     """
-    if not (runs / run_id).exists():
-        return None
-    outputs = {f"{name}.parquet": parquet_sha256(frame) for name, frame in sorted(frames.items())}
-    text = _manifest_text(manifest, run_id, outputs)
-    for n in range(1, 1000):  # the names _move_into_place tries, in its order
+    expected = json.loads(_manifest_text(manifest, run_id, {}))
+    candidates: list[tuple[Path, dict[str, str]]] = []
+    for n in range(1, 1000):
         target = runs / (run_id if n == 1 else f"{run_id}-{n}")
-        existing = target / MANIFEST
-        if existing.exists() and existing.read_text() == text:
-            return target
         if not target.exists():
+            break
+        try:
+            document = json.loads((target / MANIFEST).read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(document, dict) and {**document, "outputs": {}} == expected:
+            candidates.append((target, document.get("outputs", {})))
+    outputs: dict[str, str] = {}
+    for name, frame in sorted(frames.items()):
+        if not candidates:
             return None
+        file = f"{name}.parquet"
+        outputs[file] = parquet_sha256(frame)
+        candidates = [(t, held) for t, held in candidates if held.get(file) == outputs[file]]
+    text = _manifest_text(manifest, run_id, outputs)
+    for target, _ in candidates:
+        if (target / MANIFEST).read_text() == text:
+            return target
     return None
 
 

@@ -48,3 +48,17 @@ def test_other_outputs_under_the_same_id_go_beside_and_each_is_found_again(
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no link left over
     manifest = (second / "manifest.json").read_text()
     assert '"payouts.parquet"' in manifest
+
+
+def test_a_different_manifest_hashes_nothing_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = publish(tmp_path, "RUN", _frames(1), MANIFEST)
+
+    def no_hash(frame: pl.DataFrame) -> str:
+        raise AssertionError("hashed in memory")
+
+    monkeypatch.setattr(publishing, "parquet_sha256", no_hash)
+    other = publish(tmp_path, "RUN", _frames(1), {"engine_version": "other"})
+    assert other.name == "RUN-2"
+    assert first.exists()
