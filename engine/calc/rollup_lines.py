@@ -355,9 +355,11 @@ def _view(
     source |= {c: c for c in transactions.columns if c not in dropped}
     wanted = refs | ({"quantity_e2"} if "quantity_credit_e2" in refs else set())
     names = sorted(c for c in wanted if c in source and c not in basis.credits.columns)
-    ends = calendar.select("period", pl.col("end_date").alias("_period_end"))
-    view = basis.credits.with_row_index("_row").join(
-        ends, on="period", how="left", maintain_order="left"
+    ends = dict(zip(calendar["period"], calendar["end_date"], strict=True))
+    view = basis.credits.with_row_index("_row").with_columns(
+        pl.col("period")
+        .replace_strict(ends, default=None, return_dtype=pl.Date)
+        .alias("_period_end")
     )
     if names:
         tx = transactions.select("transaction_id", *[pl.col(source[n]).alias(n) for n in names])
@@ -418,19 +420,25 @@ def _aggregate(
             continue
         level_ppm = {level: rule.level_ppm(level) for level in range(1, top + 1)}
         held = pl.col("held") | held_expr(pl.lit(rule.credit_type), basis.holds)
-        rows = view.filter(
-            pl.col("credit_type").is_in(list(rule.credit_types))
-            & pl.col(roll_column(index))
-            & ~held
+        # filtered lazily: only the carried columns of the rolled credits are gathered
+        rows = (
+            view.lazy()
+            .filter(
+                pl.col("credit_type").is_in(list(rule.credit_types))
+                & pl.col(roll_column(index))
+                & ~held
+            )
+            .with_columns(
+                pl.col("participant_id").alias("direct_participant_id"),
+                pl.lit(rule.credit_type).alias("credit_type"),
+                pl.lit(rule.name).alias("rule"),
+                pl.lit("hierarchy").alias("route_table"),
+            )
+            .select([c for c in view.columns if c in carried])
+            .collect()
         )
         if rows.height == 0:
             continue
-        rows = rows.with_columns(
-            pl.col("participant_id").alias("direct_participant_id"),
-            pl.lit(rule.credit_type).alias("credit_type"),
-            pl.lit(rule.name).alias("rule"),
-            pl.lit("hierarchy").alias("route_table"),
-        ).select([c for c in rows.columns if c in carried])
         counted = [
             f
             if m.credit_types is None or rule.credit_type in m.credit_types
