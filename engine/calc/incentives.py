@@ -154,7 +154,13 @@ class _Ctx:
         )
 
     def plan_base(self, seg: pl.DataFrame, names: Sequence[str]) -> pl.DataFrame:
-        """A plan's segments with the values of ``names`` as ``_m<i>_n/_d/_e2`` (one join each)."""
+        """A plan's segments with the values of ``names`` as ``_m<i>_n/_d/_e2`` (one join each).
+
+        The measures frame has one row per participant, period and measure
+        (:func:`engine.calc.measures.compute_measures`), so one join per measure gives each
+        component's roles (paid, tier, column, gates, modifier, SPIF) the rows that one join
+        per role gave.
+        """
         base = seg.select(
             "participant_id", "period", "plan_id", "plan_days", "active_days", "target_cents"
         )
