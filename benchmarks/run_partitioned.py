@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 import time
@@ -41,16 +42,30 @@ def _status(field: str) -> int:
 
 
 class _Sampler(threading.Thread):
-    """Samples ``VmRSS`` every 20 ms; :meth:`take` returns the peak since the last take."""
+    """Samples ``VmRSS`` every 20 ms; :meth:`take` returns the peak since the last take.
 
-    def __init__(self) -> None:
+    With ``stop_above`` (MB), ends the process (exit code 3) when RSS goes above it: on a shared
+    machine a clean stop is better than the kernel's OOM killer choosing a victim.
+    """
+
+    def __init__(self, stop_above: int | None = None) -> None:
         super().__init__(daemon=True)
         self.peak = 0
         self.running = True
+        self.stop_above = stop_above
+        self.done = 0
 
     def run(self) -> None:
         while self.running:
-            self.peak = max(self.peak, _status("VmRSS"))
+            rss = _status("VmRSS")
+            self.peak = max(self.peak, rss)
+            if self.stop_above is not None and rss > self.stop_above:
+                note = {
+                    "stopped": f"RSS {rss} MB > {self.stop_above} MB",
+                    "periods_done": self.done,
+                }
+                print(json.dumps(note), file=sys.stderr, flush=True)
+                os._exit(3)
             time.sleep(0.02)
 
     def take(self) -> int:
@@ -66,9 +81,10 @@ def main() -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--publish", action="store_true", help="publish as icm run does")
     parser.add_argument("--staging", type=Path, default=None, help="parent of the staging dir")
+    parser.add_argument("--stop-above-mb", type=int, default=None, help="exit 3 above this RSS")
     args = parser.parse_args()
 
-    sampler = _Sampler()
+    sampler = _Sampler(args.stop_above_mb)
     sampler.start()
     t0 = time.perf_counter()
     rows: dict[str, int] = {}
@@ -101,6 +117,7 @@ def main() -> int:
         }
         last[0] = now
         periods.append(figures)
+        sampler.done = len(periods)
         print(json.dumps(figures), file=sys.stderr, flush=True)
 
     args.out.mkdir(parents=True, exist_ok=True)

@@ -89,7 +89,8 @@ _CALC_SORT: dict[str, list[str]] = {
 """How each calculation frame of consecutive periods is put in the whole run's order (stable)."""
 
 _ORIG = "_orig_line"
-_NONE = "_none"
+_CHUNK = 4_000_000
+"""Transaction rows split at a time (:meth:`_ParquetSource._split`)."""
 
 
 @dataclass(frozen=True)
@@ -177,13 +178,56 @@ def assemble(run: PartitionedRun) -> dict[str, pl.DataFrame]:
     for name, keys in _CALC_SORT.items():
         frames[name] = cat(name).sort(keys, maintain_order=True)
     frames["carry_state"] = done[-1].frames["carry_state"]
-    frames["calc_findings"] = _findings(done)
+    frames["calc_findings"] = _findings(done, run.periods)
     return frames
 
 
-def _findings(done: Sequence[PeriodFrames]) -> pl.DataFrame:
-    """The calculation findings of the periods, each once, in first-seen order."""
-    return pl.concat([p.frames["calc_findings"] for p in done]).unique(maintain_order=True)
+_FINDING_GROUPS = {
+    Reason.NO_PLAN.value: 0,
+    Reason.REQUIRED_VALUE_MISSING.value: 1,
+    Reason.NO_EXCHANGE_RATE.value: 2,
+    Reason.NO_QUOTA.value: 3,
+}
+"""The calculation's findings in the order it concatenates them: plan segments (unknown plans,
+missing targets), lines (exchange rates), measures (quotas); anything else after them."""
+
+
+def _findings(done: Sequence[PeriodFrames], periods: Sequence[str]) -> pl.DataFrame:
+    """The calculation findings of the periods, each once, in the whole run's order.
+
+    The whole run lists each kind of finding for every period before the next kind; a partition
+    lists its period's. Within a kind the whole run's order is: unknown plans and missing
+    targets by participant and period; missing exchange rates by transaction (the credits'
+    order; the message names the transaction); missing quotas measure by measure (in the order
+    the calculation meets them), by participant and period. So the periods' findings are sorted
+    (stably) by those keys.
+    """
+    found = pl.concat([p.frames["calc_findings"] for p in done]).unique(maintain_order=True)
+    if found.height == 0:
+        return found
+    subjects = found.filter(pl.col("reason") == Reason.NO_QUOTA.value).get_column("subject")
+    block = {s: i for i, s in enumerate(subjects.unique(maintain_order=True).to_list())}
+    seq = {p: i for i, p in enumerate(periods)}
+    keys = found.select(
+        pl.col("reason").replace_strict(_FINDING_GROUPS, default=len(_FINDING_GROUPS)).alias("k"),
+        pl.when(pl.col("reason") == Reason.NO_QUOTA.value)
+        .then(pl.col("subject").replace_strict(block, default=-1))
+        .otherwise(-1)
+        .alias("b"),
+        pl.when(pl.col("reason") == Reason.NO_EXCHANGE_RATE.value)
+        .then(pl.col("message").str.extract(r"for transaction (.*); credit left out"))
+        .alias("t"),
+        pl.when(pl.col("reason") != Reason.NO_EXCHANGE_RATE.value)
+        .then(pl.col("participant_id"))
+        .alias("p"),
+        pl.when(pl.col("reason") != Reason.NO_EXCHANGE_RATE.value)
+        .then(pl.col("period").replace_strict(seq, default=-1))
+        .alias("s"),
+    )
+    order = keys.select(
+        pl.arg_sort_by(["k", "b", "t", "p", "s"], nulls_last=False, maintain_order=True)
+    ).to_series()
+    return found[order]
 
 
 def write_partitioned(run: PartitionedRun, out_dir: Path) -> Path:
@@ -359,6 +403,7 @@ class _ParquetSource(_Source):
     def __init__(self, data_dir: Path, stage: Path) -> None:
         self.data_dir, self.stage = data_dir, stage
         self.paths: dict[str, Path] = {}
+        self.files: dict[str, list[Path]] = {}
         for name in SPLIT:
             found = [
                 p
@@ -396,6 +441,7 @@ class _ParquetSource(_Source):
 
     def _scan(self, name: str, path: Path) -> pl.LazyFrame:
         files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+        self.files[name] = files
         try:
             scan = pl.scan_parquet(files)
             schema = scan.collect_schema()
@@ -421,14 +467,28 @@ class _ParquetSource(_Source):
         return scan
 
     def _check_unique(self) -> None:
-        counts = (
-            self.scans["transactions"]
-            .select(
-                pl.col(_TID).count().alias("n"), pl.col(_TID).drop_nulls().n_unique().alias("u")
-            )
+        """Refuse a ``transaction_id`` on two rows.
+
+        Checked on the ids' 64-bit hashes, sorted (8 bytes a row, not the ids' text), then
+        exactly on the few ids whose hash repeats.
+        """
+        ids = self.scans["transactions"].select(_TID).drop_nulls()
+        hashes = (
+            ids.select(pl.col(_TID).hash().alias("h"))
             .collect(engine="streaming")
+            .get_column("h")
+            .sort()
         )
-        if counts["n"][0] != counts["u"][0]:
+        repeated = hashes.filter(hashes == hashes.shift(1)).unique()
+        del hashes
+        if repeated.len() == 0:
+            return
+        suspects = (
+            ids.filter(pl.col(_TID).hash().is_in(repeated.implode()))
+            .collect(engine="streaming")
+            .get_column(_TID)
+        )
+        if suspects.is_duplicated().any():
             raise EngineError.single(
                 Reason.DUPLICATE_KEY,
                 "a transaction_id is on more than one row: a period-partitioned run cannot "
@@ -442,26 +502,48 @@ class _ParquetSource(_Source):
         return self.paths[name].relative_to(self.data_dir).as_posix()
 
     def _split(self) -> None:
+        """Write the transactions as one directory of Parquet files per period, chunk by chunk.
+
+        Each source file is read ``_CHUNK`` rows at a time, numbered (``_orig_line``, the line
+        the loader gives the row), tagged with its period's ``seq`` (-1: none) and written to
+        ``buckets/_b=<seq>/<chunk>.parquet``: only one chunk is in memory at a time.
+        """
         scan = self.scans["transactions"]
         date = pl.col("credit_date")
         if scan.collect_schema()["credit_date"] == pl.Utf8:
             date = date.str.strip_chars().str.to_date("%Y-%m-%d", strict=False)
-        by_date = _buckets(
-            self.cal, scan.select(date.alias("_d")).unique().collect(engine="streaming")
-        )
-        tagged = (
-            scan.with_columns(date.alias("_d"))
-            .join(by_date.lazy(), on="_d", how="left")
-            .with_columns(pl.col(_BUCKET).fill_null(-1))
-            .drop("_d")
-        )
-        if self.no_original:
-            tagged = tagged.drop("original_transaction_id")
+        dates = scan.select(date.alias("_d")).unique().collect(engine="streaming")
+        by_date = _buckets(self.cal, dates).lazy()
         self.bucket_dir = self.stage / "buckets"
-        tagged.sink_parquet(
-            pl.PartitionBy(self.bucket_dir, key=_BUCKET, include_key=True),
-            engine="streaming",
-        )
+        offset, index = 1, 0
+        for f in self.files["transactions"]:
+            rows = int(pl.scan_parquet(f).select(pl.len()).collect().item())
+            for start in range(0, rows, _CHUNK):
+                chunk = pl.scan_parquet(f).slice(start, _CHUNK)
+                if self.no_original:
+                    chunk = chunk.with_columns(
+                        pl.lit(None, pl.Utf8).alias("original_transaction_id")
+                    )
+                frame = (
+                    chunk.with_row_index(_ORIG, offset=offset + start)
+                    .with_columns(
+                        pl.col(_ORIG).cast(pl.Int64),
+                        _text_id("transaction_id").alias(_TID),
+                        _text_id("original_transaction_id").alias(_OID),
+                        date.alias("_d"),
+                    )
+                    .join(by_date, on="_d", how="left")
+                    .with_columns(pl.col(_BUCKET).fill_null(-1))
+                    .drop("_d", *(["original_transaction_id"] if self.no_original else []))
+                    .collect()
+                )
+                for (seq,), part in frame.partition_by(_BUCKET, as_dict=True).items():
+                    folder = self.bucket_dir / f"{_BUCKET}={seq}"
+                    folder.mkdir(parents=True, exist_ok=True)
+                    part.write_parquet(folder / f"{index:06d}.parquet")
+                index += 1
+                del frame
+            offset += rows
 
     def _bucket_scan(self, seqs: Sequence[int] | None = None) -> pl.LazyFrame:
         dirs = sorted(self.bucket_dir.glob(f"{_BUCKET}=*"))

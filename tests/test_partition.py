@@ -186,6 +186,59 @@ def test_late_return_and_rejected_rows(tmp_path: Path, fmt: str) -> None:
         assert sellers["rows_rejected"].to_list() == [1]
 
 
+def _findings_everywhere(source: Path, data: Path) -> None:
+    """Copy ``source`` with unknown plans, missing targets, quotas and exchange rates."""
+    data.mkdir()
+    for f in source.glob("*.parquet"):
+        (data / f.name).write_bytes(f.read_bytes())
+    quotas = pl.read_parquet(data / "quotas.parquet")
+    some = quotas.get_column("participant_id").unique().sort().head(8).to_list()
+    months = ["2026-02", "2026-05", "2026-09"]
+    gone = pl.col("participant_id").is_in(some) & pl.col("period").is_in(months)
+    quotas.filter(~gone).write_parquet(data / "quotas.parquet")
+    rates = pl.read_parquet(data / "exchange_rates.parquet")
+    pair = pl.col("from_currency").is_in(["EUR", "USD"]) & pl.col("to_currency").is_in(
+        ["EUR", "USD"]
+    )
+    rates.filter(~(pair & pl.col("valid_from").dt.month().is_in([3, 7]))).write_parquet(
+        data / "exchange_rates.parquet"
+    )
+    # transaction ids in the reverse of their dates' order
+    flip = {
+        c: pl.lit("X") + (10**9 - pl.col(c).str.slice(1).cast(pl.Int64)).cast(pl.Utf8)
+        for c in ("transaction_id", "original_transaction_id")
+    }
+    tx = pl.read_parquet(data / "transactions.parquet")
+    tx.with_columns(e.alias(c) for c, e in flip.items()).write_parquet(
+        data / "transactions.parquet"
+    )
+    sellers = pl.read_parquet(data / "transaction_sellers.parquet")
+    sellers.with_columns(flip["transaction_id"].alias("transaction_id")).write_parquet(
+        data / "transaction_sellers.parquet"
+    )
+    plans = pl.read_parquet(data / "plan_assignments.parquet")
+    ae = plans.filter(pl.col("plan_id") == "AE").get_column("participant_id").sort().to_list()
+    plans.with_columns(
+        pl.when(pl.col("participant_id") == ae[0])
+        .then(pl.lit("NO-SUCH-PLAN"))
+        .otherwise(pl.col("plan_id"))
+        .alias("plan_id"),
+        pl.when(pl.col("participant_id").is_in(ae[1:3]))
+        .then(None)
+        .otherwise(pl.col("target_incentive"))
+        .alias("target_incentive"),
+    ).write_parquet(data / "plan_assignments.parquet")
+
+
+def test_calculation_findings_in_the_whole_run_order(xs: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    _findings_everywhere(xs, data)
+    assert_same(data, COMPANY)
+    findings = run_partitioned(data, COMPANY).outputs()["calc_findings"]
+    assert findings.get_column("reason").n_unique() >= 3
+    assert findings.get_column("period").n_unique() >= 4
+
+
 def test_published_files_are_identical(tmp_path: Path) -> None:
     data, rules = ROOT / "fixtures" / "sample", ROOT / "rules" / "sample.yaml"
     whole = write(run(data, rules), tmp_path / "whole")
