@@ -8,8 +8,11 @@ them too.
 Columns added to the credit columns (:data:`engine.crediting.frames.CREDIT_SCHEMA`):
 
 * the transaction's columns except its ``amount_cents``, ``currency`` and ``credit_date`` (the
-  credit's own are kept), and ``transaction_amount_cents``;
-* ``pay_currency`` and ``pay_cents``: the credit amount converted per line (one rounding);
+  credit's own are kept), and ``transaction_amount_cents``; a caller that knows which columns
+  the calculation reads may leave out the text columns nothing reads (``keep`` of
+  :func:`prepare_lines`), the condition vocabulary (:attr:`Lines.columns`) staying the same;
+* ``pay_currency`` and ``pay_cents``: the credit amount converted per line (one rounding; a
+  line already in its pay currency is not looked up);
 * ``quantity_credit_e2``: the transaction quantity times the credit share (one rounding).
 
 Conditions see credit and transaction columns by their contract names (:func:`condition_columns`):

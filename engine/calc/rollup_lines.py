@@ -28,6 +28,10 @@ transaction currency, but the line path converts each roll-up line to the manage
 currency and rounds it on its own, so a sum converted once can differ by cents. The values here
 are converted per line before they are summed, which keeps the per-line rounding exact.
 
+Only the text transaction columns the calculation reads by name are carried on the lines
+(:func:`line_columns`: measures' conditions and values, rate tables' dimensions, ``order_by``
+and ``attribute``, clawbacks); the condition vocabulary is built from every column.
+
 Roll-up lineage is never lost: the rows stay derivable on demand from the same basis
 (:meth:`~engine.crediting.CreditResult.rollup_credits`).
 
